@@ -1,0 +1,153 @@
+"""Deciding whether a path or URL may be uploaded, before anything is sent.
+
+Paths come from a model that may have read a malicious page, so a file is
+accepted only when it is a regular file (after resolving symlinks), inside
+the allowed directories when those are set, at most 200 MB, with an accepted
+extension *and* content whose magic bytes say it is that kind of media: a
+private key renamed ``photo.png`` is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from nemo_mcp.errors import ACCEPTED_FORMATS, MAX_UPLOAD_BYTES, InvalidInput
+
+KINDS: dict[str, str] = {
+    **dict.fromkeys(("mp4", "mov", "avi", "webm", "mkv"), "video"),
+    **dict.fromkeys(("jpg", "jpeg", "png", "gif", "webp"), "image"),
+    **dict.fromkeys(("mp3", "wav", "m4a", "aac"), "audio"),
+}
+MAX_FILES = 20
+MAX_URL_LENGTH = 2048
+
+
+@dataclass(frozen=True)
+class LocalMedia:
+    path: Path  # resolved
+    name: str
+    kind: str
+    size: int
+
+
+def sniff(head: bytes) -> str | None:
+    """The container a file's first bytes announce ("png", "mp4", ...), or None."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "matroska"  # mkv and webm
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "isobmff"  # mp4, mov, m4a
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "mpeg-audio"  # mp3, and ADTS aac (0xFFF…)
+    return None
+
+
+_ALLOWED_CONTAINERS: dict[str, set[str]] = {
+    "png": {"png"},
+    "jpg": {"jpeg"},
+    "jpeg": {"jpeg"},
+    "gif": {"gif"},
+    # Many "webp"/"png" files on the web are really another image format; any image will do.
+    "webp": {"webp", "png", "jpeg", "gif"},
+    "mp4": {"isobmff"},
+    "mov": {"isobmff"},
+    "m4a": {"isobmff"},
+    "avi": {"avi"},
+    "mkv": {"matroska"},
+    "webm": {"matroska"},
+    "wav": {"wav"},
+    "mp3": {"mpeg-audio"},
+    "aac": {"mpeg-audio", "isobmff"},
+}
+
+
+def check_file(raw: str, allowed_dirs: tuple[Path, ...] = ()) -> LocalMedia:
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidInput("An empty path was given; pass the full path of an image, video or audio file.")
+    if "\x00" in raw or len(raw) > 4096:
+        raise InvalidInput("That path is not a valid file path.")
+    given = Path(raw).expanduser()
+    shown = _short(raw)
+    try:
+        resolved = given.resolve(strict=True)
+    except FileNotFoundError:
+        raise InvalidInput(f"No file at {shown}. Check the path; it must be absolute or relative to the server.") from None
+    except (OSError, RuntimeError):
+        raise InvalidInput(f"Cannot read {shown}.") from None
+    if allowed_dirs and not any(_inside(resolved, d) for d in allowed_dirs):
+        allowed = ", ".join(str(d) for d in allowed_dirs)
+        raise InvalidInput(f"{shown} is outside the directories nemo-mcp may read ({allowed}).")
+    try:
+        info = os.stat(resolved)
+    except OSError:
+        raise InvalidInput(f"Cannot read {shown}.") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InvalidInput(f"{shown} is a directory; pass the media files inside it one by one.")
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidInput(f"{shown} is not a regular file (a device, pipe or socket cannot be uploaded).")
+    ext = resolved.suffix.lower().lstrip(".") or given.suffix.lower().lstrip(".")
+    kind = KINDS.get(ext)
+    if kind is None:
+        raise InvalidInput(f"{shown} is not a supported media file. Accepted formats: {ACCEPTED_FORMATS}.")
+    if info.st_size > MAX_UPLOAD_BYTES:
+        raise InvalidInput(
+            f"{shown} is {info.st_size / 1e6:.0f} MB; NemoVideo accepts files up to 200 MB. "
+            "Compress or trim it first."
+        )
+    if info.st_size == 0:
+        raise InvalidInput(f"{shown} is empty.")
+    try:
+        with open(resolved, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        raise InvalidInput(f"Cannot read {shown}.") from None
+    container = sniff(head)
+    if container not in _ALLOWED_CONTAINERS[ext]:
+        raise InvalidInput(
+            f"{shown} is named .{ext} but its content is not a {kind} file; only real media files are uploaded."
+        )
+    return LocalMedia(path=resolved, name=given.name, kind=kind, size=info.st_size)
+
+
+def check_url(raw: str) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidInput("An empty URL was given.")
+    url = raw.strip()
+    if len(url) > MAX_URL_LENGTH or any(ch in url for ch in "\x00\r\n\t "):
+        raise InvalidInput(f"{_short(url)} is not a valid URL.")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(
+            f"{_short(url)} is not an http(s) URL; only http:// and https:// links can be uploaded by URL. "
+            "For a file on this computer, pass it in `paths`."
+        )
+    if parts.username or parts.password:
+        raise InvalidInput(f"{_short(url)} carries credentials; pass a URL without user:password@.")
+    return url
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    try:
+        path.relative_to(directory.expanduser().resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
