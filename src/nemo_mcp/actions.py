@@ -44,7 +44,9 @@ T = TypeVar("T")
 
 
 class Report(Protocol):
-    def __call__(self, message: str | None = None, progress: float | None = None, total: float | None = None) -> None: ...
+    def __call__(
+        self, message: str | None = None, progress: float | None = None, total: float | None = None
+    ) -> None: ...
 
 
 def silent(message: str | None = None, progress: float | None = None, total: float | None = None) -> None:
@@ -123,7 +125,9 @@ class Actions:
 
     async def get_credits(self) -> CreditsResult:
         credits = await self.client.credits()
-        registered = self.client.tokens.user_token or not (self.client.tokens.user_id or "").startswith("anon_")
+        registered = self.client.tokens.user_token or not (self.client.tokens.user_id or "").startswith(
+            "anon_"
+        )
         return CreditsResult(
             available=credits.available,
             frozen=credits.frozen,
@@ -164,7 +168,13 @@ class Actions:
                     report(f"Uploading {len(links)} link(s)…")
                     for item in await self.client.upload_urls(sid, links):
                         uploaded.append(
-                            UploadedItem(name=item.filename, kind=item.kind, size_bytes=None, source="url", url=item.url)
+                            UploadedItem(
+                                name=item.filename,
+                                kind=item.kind,
+                                size_bytes=None,
+                                source="url",
+                                url=item.url,
+                            )
                         )
             return UploadResult(session_id=sid, uploaded=uploaded)
 
@@ -199,11 +209,17 @@ class Actions:
         ]
 
     async def send_instruction(
-        self, instruction: str, session_id: str | None = None, report: Report = silent
+        self,
+        instruction: str,
+        session_id: str | None = None,
+        report: Report = silent,
+        on_reply: Callable[[str], None] | None = None,
     ) -> InstructionResult:
         text = (instruction or "").strip() if isinstance(instruction, str) else ""
         if not text:
-            raise InvalidInput("The instruction is empty: say what to change, e.g. 'add the title \"Hello\"'.")
+            raise InvalidInput(
+                "The instruction is empty: say what to change, e.g. 'add the title \"Hello\"'."
+            )
         if len(text) > MAX_INSTRUCTION_CHARS:
             raise InvalidInput(
                 f"The instruction is {len(text)} characters long; keep it under {MAX_INSTRUCTION_CHARS}. "
@@ -213,17 +229,19 @@ class Actions:
 
         async def run() -> InstructionResult:
             async with self.session_lock(sid):
-                return await self._instruct(sid, text, report)
+                return await self._instruct(sid, text, report, on_reply)
 
         result = await self._guarded(sid, run)
         if self.on_session_changed:
             await self.on_session_changed(sid)
         return result
 
-    async def _instruct(self, sid: str, text: str, report: Report) -> InstructionResult:
+    async def _instruct(
+        self, sid: str, text: str, report: Report, on_reply: Callable[[str], None] | None
+    ) -> InstructionResult:
         before = await self.client.state(sid)
         report("Sending the instruction to the NemoVideo editor…")
-        stream = _StreamReader(report)
+        stream = _StreamReader(report, on_reply)
         note: str | None = None
         try:
             with anyio.fail_after(self.settings.sse_timeout_seconds):
@@ -237,6 +255,8 @@ class Actions:
             note = f"The editor was still working after {self.settings.sse_timeout_seconds:.0f} s."
             after = await self._recover(sid, before, report, note)
         else:
+            if isinstance(stream.error, errors.OutOfCredits) and not stream.error.register_url:
+                raise errors.OutOfCredits(register_url=self.client.register_url())
             if stream.error is not None:
                 raise stream.error
             after = await self.client.state(sid)
@@ -275,7 +295,9 @@ class Actions:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            report(f"{why} Waiting for the timeline to change ({_duration(settings.drop_recovery_seconds - left)})…")
+            report(
+                f"{why} Waiting for the timeline to change ({_duration(settings.drop_recovery_seconds - left)})…"
+            )
             await anyio.sleep(min(settings.state_poll_seconds, left))
         raise errors.StreamDropped(
             f"{why} The timeline did not change within {settings.drop_recovery_seconds:.0f} s, so the edit "
@@ -337,8 +359,9 @@ class Actions:
 class _StreamReader:
     """Collects a stream's reply and turns its events into progress messages."""
 
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, on_reply: Callable[[str], None] | None = None) -> None:
         self.report = report
+        self.on_reply = on_reply
         self.reply = ""
         self.tools: list[str] = []
         self.error: NemoError | None = None
@@ -349,6 +372,8 @@ class _StreamReader:
         if isinstance(event, sse.TextDelta):
             self.reply += event.text
             self.report(event.text)
+            if self.on_reply:
+                self.on_reply(self.reply)
         elif isinstance(event, sse.ToolCall):
             self.tools.append(event.name)
             self.report(f"Running {event.name}")
@@ -389,8 +414,10 @@ def _raw(state: SessionState) -> str | None:
 
 
 def _check_language(language: str) -> str:
-    if not isinstance(language, str) or not 2 <= len(language) <= 16 or not all(
-        c.isalnum() or c == "-" for c in language
+    if (
+        not isinstance(language, str)
+        or not 2 <= len(language) <= 16
+        or not all(c.isalnum() or c == "-" for c in language)
     ):
         raise InvalidInput(f"Unknown language {language!r}; use a code like en, zh-CN, ja or es.")
     return language

@@ -19,6 +19,7 @@ import os
 import re
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -41,6 +42,10 @@ BytesProgress = Callable[[int, int | None], None]
 RenderProgress = Callable[[api.RenderStatus], None]
 
 _CHUNK = 256 * 1024
+
+# The X-Skill-Platform of the current call: the MCP layer sets it from the
+# connected client's name; a context variable, so concurrent clients don't mix.
+platform_var: ContextVar[str | None] = ContextVar("nemo_platform", default=None)
 
 
 @dataclass
@@ -101,7 +106,7 @@ class NemoClient:
         return {
             "X-Skill-Source": self.settings.skill_source,
             "X-Skill-Version": __version__,
-            "X-Skill-Platform": self.platform,
+            "X-Skill-Platform": platform_var.get() or self.platform,
         }
 
     async def _request_token(self, client_id: str) -> api.AnonymousToken:
@@ -206,11 +211,7 @@ class NemoClient:
 
         def body() -> dict[str, Any]:
             counter.reset()
-            return {
-                "files": [
-                    ("files", (f.name, _CountingReader(f.path, counter), _mime(f))) for f in files
-                ]
-            }
+            return {"files": [("files", (f.name, _CountingReader(f.path, counter), _mime(f))) for f in files]}
 
         timeout = httpx.Timeout(60.0, connect=10.0, write=300.0, read=300.0)
         with _closing_readers() as track:
@@ -254,7 +255,9 @@ class NemoClient:
                 await policy.transport_failed(exc)
                 continue
             try:
-                if response.status_code == 200 and "text/event-stream" in response.headers.get("content-type", ""):
+                if response.status_code == 200 and "text/event-stream" in response.headers.get(
+                    "content-type", ""
+                ):
                     yield _events(response)
                     return
                 await response.aread()
@@ -375,7 +378,9 @@ class NemoClient:
         for attempt in range(2):
             request_headers = (await self._auth_headers())[1] if send_auth else {}
             try:
-                async with self._http.stream("GET", url, headers=request_headers, timeout=timeout) as response:
+                async with self._http.stream(
+                    "GET", url, headers=request_headers, timeout=timeout
+                ) as response:
                     if response.status_code != 200:
                         await response.aread()
                         _, error = _read_answer(response.status_code, response.text)
@@ -434,7 +439,9 @@ class _Policy:
                 return
         if isinstance(error, errors.RateLimited) and not self.rate_limited:
             self.rate_limited = True
-            log.info("NemoVideo rate limited the request; retrying in %.0f s", settings.rate_limit_wait_seconds)
+            log.info(
+                "NemoVideo rate limited the request; retrying in %.0f s", settings.rate_limit_wait_seconds
+            )
             await anyio.sleep(settings.rate_limit_wait_seconds)
             return
         if isinstance(error, errors.ServiceUnavailable) and self.idempotent:

@@ -25,7 +25,7 @@ from nemo_mcp.errors import InvalidInput, NemoError
 
 log = logging.getLogger(__name__)
 
-JobKind = Literal["instruction", "export"]
+JobKind = Literal["instruction", "export", "upload"]
 # How many finished jobs are kept for check_job before the oldest are forgotten.
 KEEP_FINISHED = 100
 
@@ -63,7 +63,9 @@ class Job:
     def last(self) -> float:
         return self.updates[-1].progress if self.updates else 0.0
 
-    def report(self, message: str | None = None, progress: float | None = None, total: float | None = None) -> None:
+    def report(
+        self, message: str | None = None, progress: float | None = None, total: float | None = None
+    ) -> None:
         """Record progress; safe to call from the job's own code at any rate."""
         if progress is not None:
             self._total = total
@@ -106,11 +108,11 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._counter = itertools.count(1)
 
-    def start(
-        self, kind: JobKind, session_id: str | None, work: Callable[[Job], Awaitable[Any]]
-    ) -> Job:
+    def start(self, kind: JobKind, session_id: str | None, work: Callable[[Job], Awaitable[Any]]) -> Job:
         # Unguessable ids: a job id from one client is no handle for another client's work.
-        job = Job(id=f"{kind[:3]}-{next(self._counter)}-{secrets.token_hex(4)}", kind=kind, session_id=session_id)
+        job = Job(
+            id=f"{kind[:3]}-{next(self._counter)}-{secrets.token_hex(4)}", kind=kind, session_id=session_id
+        )
         self._jobs[job.id] = job
         job._task = asyncio.get_running_loop().create_task(self._run(job, work), name=f"nemo-job-{job.id}")
         self._forget_old()

@@ -26,6 +26,8 @@ class UploadedItem(BaseModel):
 
 
 class UploadResult(BaseModel):
+    status: Status = "done"
+    job_id: str | None = Field(default=None, description="Pass to check_job while status is 'running'.")
     session_id: str
     uploaded: list[UploadedItem]
 
