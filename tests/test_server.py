@@ -460,3 +460,53 @@ async def test_stdio_server_runs_the_workflow(
     async with Client(params, mode=era) as client:
         state = await call(client, "get_state", {})
         assert state.structured_content["session_id"] == sid and state.structured_content["exportable"]
+
+
+# -- streamable HTTP ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def http_server(emulator: Emulator, tmp_path: Path) -> Any:
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}  # type: ignore[attr-defined]
+    args = [sys.executable, "-m", "nemo_mcp", "--transport", "streamable-http", "--port", str(port)]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while True:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}/mcp"
+    proc.terminate()
+    proc.wait(10)
+
+
+async def test_streamable_http_serves_both_eras(
+    http_server: str, era: str, media: dict[str, Path], emulator: Emulator
+) -> None:
+    emulator.faults.heartbeats = 2
+    async with Client(http_server, mode=era) as client:
+        rec = Recorder()
+        await call(client, "upload_media", {"paths": [str(media["city.png"])]})
+        said = await call(client, "send_instruction", {"instruction": "add the title 'Web'"}, rec)
+        assert not said.is_error and said.structured_content["timeline_changed"], text_of(said)
+        rec.assert_live_and_increasing()
+
+
+async def test_streamable_http_refuses_foreign_hosts(http_server: str) -> None:
+    import httpx
+
+    body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    async with httpx.AsyncClient() as http:
+        evil = await http.post(http_server, json=body, headers={"Host": "evil.example"})
+        origin = await http.post(http_server, json=body, headers={"Origin": "http://evil.example"})
+    assert evil.status_code == 421 and origin.status_code == 403

@@ -149,7 +149,9 @@ def error_for(http_status: int, body: Any) -> NemoError | None:
         )
     else:
         detail = f" (code {code})" if code not in (None, 0) else f" (HTTP {http_status})"
-        return errors.ApiError(f"NemoVideo refused the request{detail}: {message or 'no reason given'}.", code=code)
+        return errors.ApiError(
+            f"NemoVideo refused the request{detail}: {message or 'no reason given'}.", code=code
+        )
     cls = _ERROR_BY_CODE[chosen]
     if cls is errors.OutOfCredits:
         url = _find_url(body)

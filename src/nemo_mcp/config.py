@@ -28,12 +28,16 @@ class Variable:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("NEMO_TOKEN", "unset", "your own NemoVideo token; when set, no anonymous token is requested", True),
+    Variable(
+        "NEMO_TOKEN", "unset", "your own NemoVideo token; when set, no anonymous token is requested", True
+    ),
     Variable("NEMO_API_BASE", DEFAULT_API_BASE, "API base URL"),
     Variable("NEMO_BACKEND", "cloud", "`cloud`, or `local` for the offline editor and ffmpeg renderer"),
     Variable("NEMO_STATE_DIR", "user state dir/nemo-mcp", "client id, cached token, known sessions"),
     Variable("NEMO_OUTPUT_DIR", "Downloads/NemoVideo", "where exported videos are written"),
-    Variable("NEMO_ALLOWED_DIRS", "unset (any)", "path list; when set, uploads may only read files under these"),
+    Variable(
+        "NEMO_ALLOWED_DIRS", "unset (any)", "path list; when set, uploads may only read files under these"
+    ),
     Variable("NEMO_LANGUAGE", "en", "language for new sessions (en, zh-CN, ja, es, ...)"),
     Variable("NEMO_TOOL_WAIT_SECONDS", "45", "how long a tool call waits before handing back a job id"),
     Variable("NEMO_RENDER_POLL_SECONDS", "30", "seconds between export status polls"),

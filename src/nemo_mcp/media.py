@@ -86,7 +86,9 @@ def check_file(raw: str, allowed_dirs: tuple[Path, ...] = ()) -> LocalMedia:
     try:
         resolved = given.resolve(strict=True)
     except FileNotFoundError:
-        raise InvalidInput(f"No file at {shown}. Check the path; it must be absolute or relative to the server.") from None
+        raise InvalidInput(
+            f"No file at {shown}. Check the path; it must be absolute or relative to the server."
+        ) from None
     except (OSError, RuntimeError):
         raise InvalidInput(f"Cannot read {shown}.") from None
     if allowed_dirs and not any(_inside(resolved, d) for d in allowed_dirs):

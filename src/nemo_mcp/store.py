@@ -263,10 +263,17 @@ def _token_from(raw: Any) -> CachedToken | None:
     if not isinstance(raw, dict):
         return None
     token, expires = raw.get("token"), raw.get("expires_at")
-    if not isinstance(token, str) or not token or isinstance(expires, bool) or not isinstance(expires, (int, float)):
+    if (
+        not isinstance(token, str)
+        or not token
+        or isinstance(expires, bool)
+        or not isinstance(expires, (int, float))
+    ):
         return None
     user_id = raw.get("user_id")
-    return CachedToken(token=token, user_id=user_id if isinstance(user_id, str) else None, expires_at=float(expires))
+    return CachedToken(
+        token=token, user_id=user_id if isinstance(user_id, str) else None, expires_at=float(expires)
+    )
 
 
 def _session_from(raw: Any) -> KnownSession | None:
@@ -278,6 +285,8 @@ def _session_from(raw: Any) -> KnownSession | None:
     return KnownSession(
         session_id=raw["session_id"],
         task_id=task if isinstance(task, str) else None,
-        created_at=float(created) if isinstance(created, (int, float)) and not isinstance(created, bool) else 0.0,
+        created_at=float(created)
+        if isinstance(created, (int, float)) and not isinstance(created, bool)
+        else 0.0,
         language=lang if isinstance(lang, str) else None,
     )
