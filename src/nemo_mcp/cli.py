@@ -76,7 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"nemo-mcp: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.token)
     from nemo_mcp.server import NemoServer
 
     server = NemoServer(settings)
@@ -87,11 +87,16 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configure_logging(level: str) -> None:
-    # stdout carries the MCP protocol on stdio: logs go to stderr only.
+def _configure_logging(level: str, token: str | None = None) -> None:
+    from nemo_mcp.auth import RedactingFilter
+
+    # stdout carries the MCP protocol on stdio: logs go to stderr only, tokens masked.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter((token,) if token else ()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("nemo_mcp").setLevel(level)
+    # httpx logs every request at INFO; useful only when debugging.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -346,8 +347,15 @@ class NemoClient:
         under a real name, and no existing file is ever overwritten.
         """
         url, headers = self._download_request(render)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".nemo-", suffix=".part", dir=output_dir)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            _sweep_stale_parts(output_dir)
+            fd, tmp_name = tempfile.mkstemp(prefix=PART_PREFIX, suffix=PART_SUFFIX, dir=output_dir)
+        except OSError as exc:
+            raise errors.DownloadFailed(
+                f"Cannot write to the output folder {output_dir} ({exc.strerror or exc}). "
+                "Set NEMO_OUTPUT_DIR to a writable folder, then export again."
+            ) from None
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -579,6 +587,19 @@ def _closing_readers() -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
     finally:
         for reader in opened:
             reader.close()
+
+
+PART_PREFIX, PART_SUFFIX = ".nemo-", ".part"
+# A download this old was left by a killed process, not one still running.
+STALE_PART_SECONDS = 6 * 3600
+
+
+def _sweep_stale_parts(directory: Path) -> None:
+    now = time.time()
+    for part in directory.glob(f"{PART_PREFIX}*{PART_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if now - part.stat().st_mtime > STALE_PART_SECONDS:
+                part.unlink()
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")

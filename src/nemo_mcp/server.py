@@ -16,22 +16,24 @@ import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
+
+import anyio
 
 import mcp_types as types
 from mcp.server import NotificationOptions
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.session import ServerSession
 from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from nemo_mcp import __version__
 from nemo_mcp.actions import Actions
 from nemo_mcp.client import NemoClient, platform_var
 from nemo_mcp.config import Settings
-from nemo_mcp.errors import NemoError
+from nemo_mcp.errors import InvalidInput, NemoError
 from nemo_mcp.jobs import Job, JobManager, Update
 from nemo_mcp.models import (
     CreditsResult,
@@ -100,6 +102,51 @@ class JobResult(BaseModel):
         default=None, description="The original tool's full result once status is 'done'."
     )
     message: str | None = Field(default=None, description="The latest progress message.")
+
+
+class _MCP(MCPServer):
+    """MCPServer with argument errors a model can read, and one timeline resource per project."""
+
+    def __init__(self, owner: NemoServer, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._owner = owner
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                return error(InvalidInput(argument_errors(name, exc.__cause__)))
+            raise
+
+    async def list_resources(self) -> list[types.Resource]:
+        static = await super().list_resources()
+        return [
+            *static,
+            *(
+                types.Resource(
+                    uri=TIMELINE_URI.format(session_id=s.session_id),
+                    name=f"timeline-{s.session_id}",
+                    title=f"Timeline of project {s.session_id}",
+                    mime_type="text/markdown",
+                )
+                for s in reversed(self._owner.actions.known_sessions())
+            ),
+        ]
+
+
+def argument_errors(tool: str, exc: ValidationError) -> str:
+    """'Invalid arguments for upload_media: `paths` must be a list (got 5).' — without pydantic's jargon."""
+    problems = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(part) for part in err["loc"]) or "arguments"
+        given = err.get("input")
+        shown = repr(given) if len(repr(given)) <= 40 else repr(given)[:40] + "…"
+        if err["type"] == "missing":
+            problems.append(f"`{where}` is required")
+        else:
+            problems.append(f"`{where}`: {err['msg'].lower()} (got {shown})")
+    return f"Invalid arguments for {tool}: " + "; ".join(problems) + "."
 
 
 class NemoServer:
@@ -171,7 +218,7 @@ class NemoServer:
     # -- the MCP surface -----------------------------------------------------------------------------
 
     def _build(self) -> MCPServer:
-        mcp = MCPServer(name="nemo-mcp", title="NemoVideo", version=__version__, instructions=INSTRUCTIONS)
+        mcp = _MCP(self, name="nemo-mcp", title="NemoVideo", version=__version__, instructions=INSTRUCTIONS)
         open_world = types.ToolAnnotations(openWorldHint=True)
         actions = self.actions
 
@@ -322,7 +369,7 @@ class NemoServer:
         return mcp
 
     def _install_lowlevel(self, mcp: MCPServer) -> None:
-        """What MCPServer 2.3 lacks: subscribe/unsubscribe, setLevel, and a live resources/list."""
+        """What MCPServer 2.3 lacks: resources/subscribe and unsubscribe, logging/setLevel."""
         lowlevel = mcp._lowlevel_server
 
         async def subscribe(
@@ -354,25 +401,9 @@ class NemoServer:
             self._send_logs = params.level in ("debug", "info")
             return types.EmptyResult()
 
-        async def list_resources(
-            ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
-        ) -> types.ListResourcesResult:
-            static = await mcp.list_resources()
-            sessions = [
-                types.Resource(
-                    uri=TIMELINE_URI.format(session_id=s.session_id),
-                    name=f"timeline-{s.session_id}",
-                    title=f"Timeline of project {s.session_id}",
-                    mime_type="text/markdown",
-                )
-                for s in reversed(self.actions.known_sessions())
-            ]
-            return types.ListResourcesResult(resources=[*static, *sessions])
-
         lowlevel.add_request_handler("resources/subscribe", types.SubscribeRequestParams, subscribe)
         lowlevel.add_request_handler("resources/unsubscribe", types.UnsubscribeRequestParams, unsubscribe)
         lowlevel.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_level)
-        lowlevel.add_request_handler("resources/list", types.PaginatedRequestParams, list_resources)
 
         # MCPServer announces no listChanged in the handshake era; we do send resources/list_changed.
         create_options = lowlevel.create_initialization_options
@@ -453,7 +484,21 @@ class NemoServer:
         return ok(_running(job), text)
 
     async def _allowed_dirs(self, ctx: Context) -> tuple[Path, ...]:
-        return self.settings.allowed_dirs
+        """NEMO_ALLOWED_DIRS plus the client's roots; empty means any readable file."""
+        dirs = list(self.settings.allowed_dirs)
+        caps = ctx.client_capabilities
+        if caps is not None and caps.roots is not None:
+            try:
+                with anyio.fail_after(5):
+                    roots = await ctx.session.list_roots()
+            except Exception as exc:  # no back-channel (2026-07-28), a client that fails, a timeout
+                log.debug("Could not list the client's roots: %s", type(exc).__name__)
+            else:
+                for root in roots.roots:
+                    uri = str(root.uri)
+                    if uri.startswith("file://"):
+                        dirs.append(Path(unquote(urlsplit(uri).path)))
+        return tuple(dirs)
 
     async def aclose(self) -> None:
         await self.jobs.aclose()
