@@ -11,7 +11,12 @@ import logging
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING, Any
+
 from nemo_mcp import __version__
+
+if TYPE_CHECKING:
+    from nemo_mcp.config import Settings
 
 
 def _env_help() -> str:
@@ -47,6 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", choices=("cloud", "local"), help="overrides NEMO_BACKEND")
     commands = parser.add_subparsers(dest="command", metavar="command")
     commands.add_parser("serve", help="serve MCP (the default)")
+
+    def human(name: str, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help)
+        sub.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+        return sub
+
+    human("doctor", help="check configuration, state dir, API, token and credits")
+    human("credits", help="show the credit balance")
+    upload = human("upload", help="upload media files or links to the current project")
+    upload.add_argument("files", nargs="*", help="local media files")
+    upload.add_argument("--url", action="append", default=[], help="an http(s) link (repeatable)")
+    upload.add_argument("--session", help="project id (default: the current project)")
+    say = human("say", help="send an editing instruction")
+    say.add_argument("instruction")
+    say.add_argument("--session", help="project id (default: the current project)")
+    state = human("state", help="show the timeline")
+    state.add_argument("--session", help="project id (default: the current project)")
+    export = human("export", help="render the timeline to an MP4 and download it")
+    export.add_argument("--session", help="project id (default: the current project)")
+    export.add_argument("--quality", default="high", choices=("high", "medium", "low"))
+    export.add_argument("--no-download", action="store_true", help="only render; print the link")
+    new = human("new-session", help="start a new project and make it current")
+    new.add_argument("--language", help="en, zh-CN, ja, es, ...")
     emulator = commands.add_parser(
         "emulator", help="run the NemoVideo API emulator (for tests and development)"
     )
@@ -64,10 +92,6 @@ def main(argv: list[str] | None = None) -> int:
         _configure_logging("INFO")
         serve_emulator(args.emulator_port, args.data_dir, host=args.emulator_host)
         return 0
-    return _serve(args)
-
-
-def _serve(args: argparse.Namespace) -> int:
     from nemo_mcp.config import load_settings
     from nemo_mcp.errors import ConfigError
 
@@ -77,14 +101,71 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"nemo-mcp: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings.log_level, settings.token)
-    from nemo_mcp.server import NemoServer
+    if args.command in (None, "serve"):
+        return _serve(args, settings)
+    return _human(args, settings)
 
-    server = NemoServer(settings)
-    if args.transport == "stdio":
-        server.mcp.run()
-    else:
-        server.mcp.run("streamable-http", host=args.host, port=args.port)
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from nemo_mcp.backend import serving
+    from nemo_mcp.errors import NemoError
+
+    try:
+        with serving(settings) as served:
+            from nemo_mcp.server import NemoServer
+
+            server = NemoServer(served)
+            if args.transport == "stdio":
+                server.mcp.run()
+            else:
+                server.mcp.run("streamable-http", host=args.host, port=args.port)
+    except NemoError as exc:
+        print(f"nemo-mcp: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _human(args: argparse.Namespace, settings: Settings) -> int:
+    import anyio
+
+    from nemo_mcp import commands
+
+    if args.command == "doctor":
+        from nemo_mcp import doctor
+
+        report = anyio.run(doctor.diagnose, settings)
+        if args.json:
+            print(report.model_dump_json(indent=2))
+        else:
+            print(doctor.render(report))
+        return 0 if report.healthy else 1
+    session = getattr(args, "session", None)
+    jobs: dict[str, tuple[Any, Any]] = {
+        "credits": (
+            lambda a, r: a.get_credits(),
+            lambda c: f"{c.available:g} credits available ({c.frozen:g} reserved, {c.total:g} total)"
+            + (f"\nRegister for more: {c.register_url}" if c.register_url else ""),
+        ),
+        "upload": (
+            lambda a, r: a.upload_media(args.files, args.url, session, report=r),
+            lambda u: "\n".join(f"uploaded {i.name} ({i.kind})" for i in u.uploaded) + f"\nproject {u.session_id}",
+        ),
+        "say": (
+            lambda a, r: a.send_instruction(args.instruction, session, report=r),
+            lambda i: "\n\n".join(p for p in (i.reply, i.note, i.timeline) if p),
+        ),
+        "state": (lambda a, r: a.get_state(session), lambda s: s.summary),
+        "export": (
+            lambda a, r: a.export_video(session, args.quality, not args.no_download, report=r),
+            lambda e: e.path or e.url or "",
+        ),
+        "new-session": (
+            lambda a, r: a.new_session(args.language),
+            lambda n: f"new project {n.session_id} is now current",
+        ),
+    }
+    work, describe = jobs[args.command]
+    return anyio.run(commands.run, settings, args.json, work, describe)
 
 
 def _configure_logging(level: str, token: str | None = None) -> None:
