@@ -252,7 +252,7 @@ class Actions:
             note = "The connection to the editor dropped before it finished."
             after = await self._recover(sid, before, report, note)
         except TimeoutError:
-            note = f"The editor was still working after {self.settings.sse_timeout_seconds:.0f} s."
+            note = f"The editor was still working after {self.settings.sse_timeout_seconds:g} s."
             after = await self._recover(sid, before, report, note)
         else:
             if isinstance(stream.error, errors.OutOfCredits) and not stream.error.register_url:
@@ -300,7 +300,7 @@ class Actions:
             )
             await anyio.sleep(min(settings.state_poll_seconds, left))
         raise errors.StreamDropped(
-            f"{why} The timeline did not change within {settings.drop_recovery_seconds:.0f} s, so the edit "
+            f"{why} The timeline did not change within {settings.drop_recovery_seconds:g} s, so the edit "
             "was not applied. It is safe to send the instruction again."
         )
 
