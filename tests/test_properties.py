@@ -208,3 +208,50 @@ def test_streamed_text_is_shown_exactly_once(chunks: list[str]) -> None:
         feed({"partial": True, "content": {"parts": [{"text": chunk}]}})
     feed({"content": {"parts": [{"text": "".join(chunks)}]}})
     assert "".join(shown) == "".join(chunks)
+
+
+# -- the API's answers --------------------------------------------------------------------------
+
+from nemo_mcp import api  # noqa: E402
+from nemo_mcp.errors import NemoError  # noqa: E402
+
+
+@SETTINGS
+@given(status=st.integers(min_value=100, max_value=599), body=json_values)
+def test_envelope_parsing_raises_only_our_errors(status: int, body: Any) -> None:
+    error = api.error_for(status, body)
+    assert error is None or isinstance(error, NemoError)
+    if error is not None:
+        assert error.message  # something a user can read
+    for parse in (api.parse_credits, api.parse_session, api.parse_upload, api.parse_token):
+        try:
+            parse(api.data_of(body))
+        except NemoError:
+            pass
+    try:
+        status_ = api.parse_render_status(body, "render_1")
+        assert status_.render_id
+    except NemoError:
+        pass
+
+
+@SETTINGS
+@given(text=st.text(max_size=200))
+def test_json_text_parsing_raises_only_our_errors(text: str) -> None:
+    try:
+        api.parse_json(text)
+    except NemoError:
+        pass
+    assert api.raw_draft(text) is None or isinstance(api.raw_draft(text), str)
+
+
+@SETTINGS
+@given(draft=any_draft, wrapper=st.sampled_from(["envelope", "bare", "data"]), spaces=st.sampled_from(["", " ", "\n  "]))
+def test_the_draft_round_trips_byte_for_byte(draft: Any, wrapper: str, spaces: str) -> None:
+    draft_text = json.dumps(draft, ensure_ascii=False, indent=1 if spaces else None)
+    inner = f'{{"session_id":"1",{spaces}"state":{spaces}{{"canvas_config":{{}},"draft":{spaces}{draft_text}{spaces}}}}}'
+    answer = {"envelope": f'{{"code":0,"data":{inner}}}', "bare": inner, "data": f'{{"data":{inner}}}'}[wrapper]
+    assert api.raw_draft(answer) == draft_text
+    body = api.render_body("render_1", "1", draft_text, "high")
+    assert api.raw_value(body.decode(), ("draft",)) == draft_text
+    assert json.loads(body)["draft"] == json.loads(draft_text)

@@ -291,7 +291,7 @@ async def test_bad_arguments_are_tool_errors(
 # -- resources ------------------------------------------------------------------------------------
 
 
-async def test_resources_read_list_and_notify(make_server: Any, media: dict[str, Path]) -> None:
+async def test_resources_read_list_and_notify(make_server: Any, media: dict[str, Path], emulator: Emulator) -> None:
     updates: list[str] = []
     list_changes: list[str] = []
 
@@ -324,6 +324,11 @@ async def test_resources_read_list_and_notify(make_server: Any, media: dict[str,
             while not list_changes:
                 await anyio.sleep(0.01)
         await client.set_logging_level("debug")
+        before = len(emulator.sessions)
+        emulator.lose_session(sid)
+        with pytest.raises(Exception, match="may have expired"):
+            await client.read_resource(timeline_uri)
+        assert len(emulator.sessions) == before - 1  # reading is side-effect free: no replacement session
 
 
 async def test_modern_clients_hear_updates_through_listen(make_server: Any, media: dict[str, Path]) -> None:

@@ -441,7 +441,8 @@ def _skip_value(text: str, i: int) -> int:
                 return i + 1
             else:
                 raise ValueError("comma expected")
-    for word in ("true", "false", "null"):
+    # NaN and Infinity are not JSON, but json.loads takes them; so must we.
+    for word in ("true", "false", "null", "NaN", "Infinity", "-Infinity"):
         if text.startswith(word, i):
             return i + len(word)
     match = _NUMBER.match(text, i)

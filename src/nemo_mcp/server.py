@@ -24,16 +24,17 @@ import mcp_types as types
 from mcp.server import NotificationOptions
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.server.session import ServerSession
 from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
 from pydantic import BaseModel, Field, ValidationError
 
 from nemo_mcp import __version__
-from nemo_mcp.actions import Actions
-from nemo_mcp.client import NemoClient, platform_var
+from nemo_mcp import api
+from nemo_mcp.actions import Actions, state_result
+from nemo_mcp.client import NemoClient, SessionState, platform_var
 from nemo_mcp.config import Settings
-from nemo_mcp.errors import InvalidInput, NemoError
+from nemo_mcp.errors import InvalidInput, NemoError, SessionNotFound
 from nemo_mcp.jobs import Job, JobManager, Update
 from nemo_mcp.models import (
     CreditsResult,
@@ -332,15 +333,13 @@ class NemoServer:
         @mcp.resource(TIMELINE_URI, name="timeline", title="Timeline summary", mime_type="text/markdown")
         async def timeline_resource(session_id: str) -> str:
             """A readable summary of a project's timeline."""
-            state = await resource_guard(lambda: actions.get_state(unquote(session_id)))
-            return f"# Project {state.session_id}\n\n{state.summary}\n"
+            state = await self._read_state(session_id)
+            return f"# Project {session_id}\n\n{state_result(state).summary}\n"
 
         @mcp.resource(DRAFT_URI, name="draft", title="Raw draft", mime_type="application/json")
         async def draft_resource(session_id: str) -> str:
             """The project's draft exactly as NemoVideo stores it."""
-            sid = await resource_guard(lambda: actions.resolve_session(unquote(session_id)))
-            state = await resource_guard(lambda: self.client.state(sid))
-            return state.raw_draft or "null"
+            return (await self._read_state(session_id)).raw_draft or "null"
 
         @mcp.resource(CREDITS_URI, name="credits", title="Credit balance", mime_type="application/json")
         async def credits_resource() -> str:
@@ -482,6 +481,15 @@ class NemoServer:
         if as_check:
             return ok(JobResult(status="running", job_id=job.id, kind=job.kind, message=last), text)
         return ok(_running(job), text)
+
+    async def _read_state(self, session_id: str) -> SessionState:
+        """A resource read: no side effects, so a lost session is 'not found', not replaced."""
+        try:
+            return await self.client.state(api.check_session_id(unquote(session_id)))
+        except SessionNotFound:
+            raise ResourceNotFoundError(f"No project {session_id[:40]!r} on NemoVideo (it may have expired).") from None
+        except NemoError as exc:
+            raise ResourceError(str(exc)) from None
 
     async def _allowed_dirs(self, ctx: Context) -> tuple[Path, ...]:
         """NEMO_ALLOWED_DIRS plus the client's roots; empty means any readable file."""
