@@ -391,3 +391,103 @@ def test_state_file_and_dir_are_private(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "state" / "state.json").stat().st_mode) == 0o600
     assert CANARY not in repr(store.cached_token())
+
+
+# -- cancellation and crashes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("phase", ["stream", "poll", "upload", "download"])
+async def test_cancelling_stops_the_work_within_a_second(
+    server: Any, emulator: Emulator, media: dict[str, Path], phase: str
+) -> None:
+    nemo = server()
+    async with Client(nemo.mcp, mode="legacy") as client:
+        sid = await timeline(client, media)
+        tool, args = {
+            "stream": ("send_instruction", {"instruction": "add the title 'Never'"}),
+            "poll": ("export_video", {}),
+            "upload": ("upload_media", {"paths": [str(media["music.wav"])]}),
+            "download": ("export_video", {}),
+        }[phase]
+        emulator.faults.heartbeats, emulator.faults.heartbeat_interval = 10_000, 0.05
+        emulator.faults.render_seconds = 3600 if phase == "poll" else 0
+        emulator.faults.upload_delay = 3600 if phase == "upload" else 0
+        emulator.faults.render_size_bytes = 5_000_000
+        emulator.faults.slow_download = 0.05
+        part_seen = anyio.Event()
+
+        async def watch_parts() -> None:
+            while not any(nemo.settings.output_dir.glob(".nemo-*.part")) if nemo.settings.output_dir.exists() else True:
+                await anyio.sleep(0.01)
+            part_seen.set()
+
+        with anyio.move_on_after(0.6 if phase != "download" else 30) as scope:
+            async with anyio.create_task_group() as tg:
+                if phase == "download":
+                    tg.start_soon(watch_parts)
+
+                    async def cancel_when_downloading() -> None:
+                        await part_seen.wait()
+                        scope.cancel()
+
+                    tg.start_soon(cancel_when_downloading)
+                await client.call_tool(tool, args)
+        assert scope.cancelled_caught
+        job = max(nemo.jobs._jobs.values(), key=lambda j: j.started)
+        cancelled_at = anyio.current_time()
+        with anyio.fail_after(5):
+            while not job.done:
+                await anyio.sleep(0.01)
+        assert anyio.current_time() - cancelled_at < 1.0
+        if phase == "poll":
+            assert any(r.cancelled for r in emulator.renders.values())
+        out = nemo.settings.output_dir
+        assert not out.exists() or not any(out.iterdir())  # no temp file, no partial video
+        emulator.reset_faults()
+        state = await client.call_tool("get_state", {})
+        assert not state.is_error and state.structured_content["session_id"] == sid
+
+
+async def test_killed_during_download_leaves_no_partial_file(
+    emulator: Emulator, tmp_path: Path, media: dict[str, Path]
+) -> None:
+    import signal
+    import subprocess
+
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}  # type: ignore[attr-defined]
+    out = tmp_path / "out"
+    params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
+    async with Client(params, mode="legacy") as client:
+        sid = await timeline(client, media)
+    emulator.faults.render_size_bytes = 5_000_000
+    emulator.faults.slow_download = 0.05
+    # A stdio server we hold the process of, spoken to in raw JSON-RPC, so that it can be SIGKILLed.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nemo_mcp"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    for message in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "export_video", "arguments": {}}},
+    ):
+        proc.stdin.write((json.dumps(message) + "\n").encode())
+    proc.stdin.flush()
+    with anyio.fail_after(30):
+        while not list(out.glob(".nemo-*.part")):
+            await anyio.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert [p for p in out.iterdir() if not p.name.startswith(".nemo-")] == []  # nothing under a real name
+    emulator.reset_faults()
+    async with Client(params, mode="legacy") as client:
+        state = await client.call_tool("get_state", {})
+        assert state.structured_content["session_id"] == sid  # the current project survived
+        exported = await client.call_tool("export_video", {})
+        assert not exported.is_error and Path(exported.structured_content["path"]).is_file()
+    assert emulator.token_requests == 1  # and so did the token

@@ -47,6 +47,8 @@ Fault switches, ``emu.faults`` (a ``Faults``; set fields per test, ``emu.reset_f
 ``plan_limit``              export answers HTTP 402
 ``render_size_bytes``       size of the fake renderer's output file
 ``cut_download_after``      downloads of render output break after this many bytes
+``slow_download``           seconds of pause after each 64 KiB of a download (cancel tests)
+``upload_delay``            seconds an upload waits before it is answered (cancel tests)
 ``token_expires_in``        lifetime of newly issued anonymous tokens, seconds
 ``omit_expires_at``         anonymous-token answers leave ``expires_at`` out
 ==========================  ==================================================================

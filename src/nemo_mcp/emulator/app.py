@@ -48,6 +48,7 @@ ATTRIBUTION_HEADERS = ("x-skill-source", "x-skill-version", "x-skill-platform")
 _URL_FETCH_TIMEOUT = 30.0
 _STATUS_WAIT_SECONDS = 5.0
 _CHUNK = 1024 * 1024
+_SLOW_CHUNK = 64 * 1024
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -253,6 +254,8 @@ class _Handlers:
         session = self.emu.session_for(user, request.path_params["sid"])
         if session is None:
             return session_not_found()
+        if delay := self.emu.faults.upload_delay:
+            await anyio.sleep(delay)
         folder = self.emu.media_dir / session.session_id
         folder.mkdir(parents=True, exist_ok=True)
         content_type = request.headers.get("content-type", "")
@@ -535,7 +538,8 @@ class _Handlers:
             return render_error(404, "Render not found")
         if render.view().status != "completed" or not render.output_path.is_file():
             return render_error(409, "Render is not completed")
-        return _FileDownload(render.output_path, self.emu.faults.cut_download_after)
+        faults = self.emu.snapshot_faults()
+        return _FileDownload(render.output_path, faults.cut_download_after, faults.slow_download)
 
 
 def _iso(moment: Any) -> str | None:
@@ -553,10 +557,11 @@ def _has_segments(draft: dict[str, Any]) -> bool:
 class _FileDownload(Response):
     """A file streamed with its full Content-Length, optionally broken off after ``cut_after`` bytes."""
 
-    def __init__(self, path: Path, cut_after: int | None) -> None:
+    def __init__(self, path: Path, cut_after: int | None, pause: float = 0.0) -> None:
         super().__init__(media_type="video/mp4")
         self.path = path
         self.cut_after = cut_after
+        self.pause = pause
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         size = self.path.stat().st_size
@@ -565,11 +570,13 @@ class _FileDownload(Response):
         budget = size if self.cut_after is None else min(size, max(0, self.cut_after))
         async with await anyio.open_file(self.path, "rb") as f:
             while budget > 0:
-                chunk = await f.read(min(_CHUNK, budget))
+                chunk = await f.read(min(_SLOW_CHUNK if self.pause else _CHUNK, budget))
                 if not chunk:
                     break
                 budget -= len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if self.pause:
+                    await anyio.sleep(self.pause)
         if self.cut_after is not None and self.cut_after < size:
             await drop_connection(scope)
             return

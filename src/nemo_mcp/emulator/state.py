@@ -56,6 +56,8 @@ class Faults:
     plan_limit: bool = False
     render_size_bytes: int = 200_000
     cut_download_after: int | None = None
+    slow_download: float = 0.0
+    upload_delay: float = 0.0
     token_expires_in: float = 7 * 24 * 3600
     omit_expires_at: bool = False
 
