@@ -1,0 +1,32 @@
+"""The documents that make claims about the code stay true."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_test_named_in_the_reliability_report_exists() -> None:
+    report = (ROOT / "docs" / "reliability.md").read_text()
+    named = set(re.findall(r"`(test_\w+)`", report))
+    defined = {
+        m for f in (ROOT / "tests").glob("test_*.py") for m in re.findall(r"^(?:async )?def (test_\w+)", f.read_text(), re.M)
+    }
+    assert len(named) > 20
+    assert named <= defined, sorted(named - defined)
+
+
+def test_readme_documents_every_variable() -> None:
+    from nemo_mcp.config import VARIABLES
+
+    readme = (ROOT / "README.md").read_text()
+    assert [v.name for v in VARIABLES if f"`{v.name}`" not in readme] == []
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = ".venv/bin/python -m pytest -q"
+    assert command in readme and command in ci
