@@ -125,9 +125,7 @@ class Actions:
 
     async def get_credits(self) -> CreditsResult:
         credits = await self.client.credits()
-        registered = self.client.tokens.user_token or not (self.client.tokens.user_id or "").startswith(
-            "anon_"
-        )
+        registered = self.client.tokens.user_token or not (self.client.tokens.user_id or "").startswith("anon_")
         return CreditsResult(
             available=credits.available,
             frozen=credits.frozen,
@@ -217,9 +215,7 @@ class Actions:
     ) -> InstructionResult:
         text = (instruction or "").strip() if isinstance(instruction, str) else ""
         if not text:
-            raise InvalidInput(
-                "The instruction is empty: say what to change, e.g. 'add the title \"Hello\"'."
-            )
+            raise InvalidInput("The instruction is empty: say what to change, e.g. 'add the title \"Hello\"'.")
         if len(text) > MAX_INSTRUCTION_CHARS:
             raise InvalidInput(
                 f"The instruction is {len(text)} characters long; keep it under {MAX_INSTRUCTION_CHARS}. "
@@ -295,9 +291,7 @@ class Actions:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            report(
-                f"{why} Waiting for the timeline to change ({_duration(settings.drop_recovery_seconds - left)})…"
-            )
+            report(f"{why} Waiting for the timeline to change ({_duration(settings.drop_recovery_seconds - left)})…")
             await anyio.sleep(min(settings.state_poll_seconds, left))
         raise errors.StreamDropped(
             f"{why} The timeline did not change within {settings.drop_recovery_seconds:g} s, so the edit "
@@ -330,9 +324,14 @@ class Actions:
         if on_render:
             on_render(render_id)
 
+        shown: list[str] = []
+
         def on_status(status: api.RenderStatus) -> None:
             pct = status.progress if status.progress is not None else (100.0 if status.finished else 0.0)
-            report(f"Rendering: {status.status} {pct:.0f}%", pct, 100)
+            message = f"Rendering: {status.status} {pct:.0f}%"
+            if shown[-1:] != [message]:  # a poll that saw no change is not news
+                shown.append(message)
+                report(message, pct, 100)
 
         status = await self.client.wait_render(render_id, on_status)
         result = ExportResult(

@@ -10,7 +10,6 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING, Any
 
 from nemo_mcp import __version__
@@ -45,9 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="stdio",
         help="stdio (default) or streamable-http",
     )
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="streamable-http: address to bind (default 127.0.0.1)"
-    )
+    parser.add_argument("--host", default="127.0.0.1", help="streamable-http: address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="streamable-http: port (default 8000)")
     parser.add_argument("--backend", choices=("cloud", "local"), help="overrides NEMO_BACKEND")
     commands = parser.add_subparsers(dest="command", metavar="command")
@@ -58,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
         return sub
 
+    demo = commands.add_parser("demo", help="make sample media and turn it into an MP4 through the real server")
+    demo.add_argument("--backend", choices=("local", "cloud"), default="local", dest="demo_backend")
     human("doctor", help="check configuration, state dir, API, token and credits")
     human("credits", help="show the credit balance")
     upload = human("upload", help="upload media files or links to the current project")
@@ -75,9 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--no-download", action="store_true", help="only render; print the link")
     new = human("new-session", help="start a new project and make it current")
     new.add_argument("--language", help="en, zh-CN, ja, es, ...")
-    emulator = commands.add_parser(
-        "emulator", help="run the NemoVideo API emulator (for tests and development)"
-    )
+    emulator = commands.add_parser("emulator", help="run the NemoVideo API emulator (for tests and development)")
     emulator.add_argument("--port", type=int, default=8765, dest="emulator_port")
     emulator.add_argument("--host", default="127.0.0.1", dest="emulator_host")
     emulator.add_argument("--data-dir", type=Path, default=None)
@@ -86,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        import anyio
+
+        from nemo_mcp import demo as demo_module
+
+        return anyio.run(demo_module.run, args.demo_backend)
     if args.command == "emulator":
         from nemo_mcp.emulator import serve as serve_emulator
 
@@ -143,8 +146,10 @@ def _human(args: argparse.Namespace, settings: Settings) -> int:
     jobs: dict[str, tuple[Any, Any]] = {
         "credits": (
             lambda a, r: a.get_credits(),
-            lambda c: f"{c.available:g} credits available ({c.frozen:g} reserved, {c.total:g} total)"
-            + (f"\nRegister for more: {c.register_url}" if c.register_url else ""),
+            lambda c: (
+                f"{c.available:g} credits available ({c.frozen:g} reserved, {c.total:g} total)"
+                + (f"\nRegister for more: {c.register_url}" if c.register_url else "")
+            ),
         ),
         "upload": (
             lambda a, r: a.upload_media(args.files, args.url, session, report=r),

@@ -28,16 +28,12 @@ class Variable:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable(
-        "NEMO_TOKEN", "unset", "your own NemoVideo token; when set, no anonymous token is requested", True
-    ),
+    Variable("NEMO_TOKEN", "unset", "your own NemoVideo token; when set, no anonymous token is requested", True),
     Variable("NEMO_API_BASE", DEFAULT_API_BASE, "API base URL"),
     Variable("NEMO_BACKEND", "cloud", "`cloud`, or `local` for the offline editor and ffmpeg renderer"),
     Variable("NEMO_STATE_DIR", "user state dir/nemo-mcp", "client id, cached token, known sessions"),
     Variable("NEMO_OUTPUT_DIR", "Downloads/NemoVideo", "where exported videos are written"),
-    Variable(
-        "NEMO_ALLOWED_DIRS", "unset (any)", "path list; when set, uploads may only read files under these"
-    ),
+    Variable("NEMO_ALLOWED_DIRS", "unset (any)", "path list; when set, uploads may only read files under these"),
     Variable("NEMO_LANGUAGE", "en", "language for new sessions (en, zh-CN, ja, es, ...)"),
     Variable("NEMO_TOOL_WAIT_SECONDS", "45", "how long a tool call waits before handing back a job id"),
     Variable("NEMO_RENDER_POLL_SECONDS", "30", "seconds between export status polls"),
@@ -124,18 +120,17 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Read the settings from ``env`` (default ``os.environ``); ``overrides`` win (CLI flags)."""
     env = os.environ if env is None else env
-    backend = (env.get("NEMO_BACKEND", "").strip() or "cloud").lower()
+    backend = str(overrides.get("backend") or env.get("NEMO_BACKEND", "").strip() or "cloud").lower()
     if backend not in ("cloud", "local"):
         raise ConfigError(f"NEMO_BACKEND must be 'cloud' or 'local', not {backend!r}.")
+    local = backend == "local"
     client_id = env.get("NEMO_CLIENT_ID", "").strip() or None
     if client_id is not None and len(client_id) > 64:
         raise ConfigError("NEMO_CLIENT_ID must be at most 64 characters.")
     log_level = (env.get("NEMO_LOG_LEVEL", "").strip() or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"NEMO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}.")
-    allowed = tuple(
-        Path(p).expanduser() for p in env.get("NEMO_ALLOWED_DIRS", "").split(os.pathsep) if p.strip()
-    )
+    allowed = tuple(Path(p).expanduser() for p in env.get("NEMO_ALLOWED_DIRS", "").split(os.pathsep) if p.strip())
     values: dict[str, object] = dict(
         token=env.get("NEMO_TOKEN", "").strip() or None,
         api_base=_url(env, "NEMO_API_BASE", DEFAULT_API_BASE),
@@ -143,11 +138,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         allowed_dirs=allowed,
         language=env.get("NEMO_LANGUAGE", "").strip() or "en",
         tool_wait_seconds=_seconds(env, "NEMO_TOOL_WAIT_SECONDS", 45.0),
-        render_poll_seconds=_seconds(env, "NEMO_RENDER_POLL_SECONDS", 30.0),
+        # The local renderer answers at once: polling it every 30 s would only add waiting.
+        render_poll_seconds=_seconds(env, "NEMO_RENDER_POLL_SECONDS", 1.0 if local else 30.0),
         rate_limit_wait_seconds=_seconds(env, "NEMO_RATE_LIMIT_WAIT_SECONDS", 30.0),
         sse_timeout_seconds=_seconds(env, "NEMO_SSE_TIMEOUT_SECONDS", 900.0),
         render_timeout_seconds=_seconds(env, "NEMO_RENDER_TIMEOUT_SECONDS", 600.0),
-        state_poll_seconds=_seconds(env, "NEMO_STATE_POLL_SECONDS", 30.0),
+        state_poll_seconds=_seconds(env, "NEMO_STATE_POLL_SECONDS", 1.0 if local else 30.0),
         drop_recovery_seconds=_seconds(env, "NEMO_DROP_RECOVERY_SECONDS", 300.0),
         retry_backoff_seconds=_seconds(env, "NEMO_RETRY_BACKOFF_SECONDS", 1.0),
         client_id=client_id,

@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
+import logging
+import os
 import itertools
 import re
 import secrets
@@ -27,6 +30,8 @@ from nemo_mcp.errors import MAX_UPLOAD_BYTES
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+
+log = logging.getLogger(__name__)
 
 ANONYMOUS_CREDITS = 100
 TransportFault = Literal["reset", "server_error", "rate_limit"]
@@ -96,9 +101,7 @@ class RequestRecord:
 class Emulator:
     """The NemoVideo cloud as a Starlette app (``app``) plus inspectable, fault-injectable state."""
 
-    def __init__(
-        self, data_dir: Path, *, editor: Editor | None = None, renderer: Renderer | None = None
-    ) -> None:
+    def __init__(self, data_dir: Path, *, editor: Editor | None = None, renderer: Renderer | None = None) -> None:
         from nemo_mcp.emulator.app import build_app  # the app module needs this class's state
 
         self.data_dir = Path(data_dir)
@@ -110,6 +113,7 @@ class Emulator:
         self.renderer: Renderer = renderer or FakeRenderer(lambda: self.faults.render_size_bytes)
         self.faults = Faults()
         self.max_upload_bytes = MAX_UPLOAD_BYTES  # tests lower it to check 4002 cheaply
+        self.charge_credits = True  # the local backend edits for free
         self.lock = threading.RLock()
 
         self.tokens: dict[str, TokenInfo] = {}
@@ -207,6 +211,8 @@ class Emulator:
             self.credits_available[user_id] = n
 
     def spend_credit(self, user_id: str) -> None:
+        if not self.charge_credits:
+            return
         with self.lock:
             self.credits_available[user_id] = max(0, self.credits_available.get(user_id, 0) - 1)
 
@@ -220,9 +226,7 @@ class Emulator:
                 if session_id not in self.sessions:
                     break
             draft = {"t": [], "d": 0, "m": {"title": task_name, "width": 1080, "height": 1920}}
-            session = Session(
-                session_id, f"task_{secrets.token_hex(8)}", user_id, draft, [], language, task_name
-            )
+            session = Session(session_id, f"task_{secrets.token_hex(8)}", user_id, draft, [], language, task_name)
             self.sessions[session_id] = session
             return session
 
@@ -309,6 +313,49 @@ class Emulator:
             task.cancel()
         if mine:
             await asyncio.gather(*mine, return_exceptions=True)
+
+
+    # --- persistence (the local backend keeps its projects across restarts) ---------------------
+
+    def save(self, path: Path) -> None:
+        """Tokens, credits and sessions as JSON, written atomically (renders are not kept)."""
+        with self.lock:
+            data = {
+                "tokens": {
+                    token: {
+                        "user_id": t.user_id,
+                        "client_id": t.client_id,
+                        "expires_at": t.expires_at.isoformat() if t.expires_at else None,
+                        "expired": t.expired,
+                    }
+                    for token, t in self.tokens.items()
+                },
+                "client_users": self._client_users,
+                "credits": self.credits_available,
+                "sessions": [dataclasses.asdict(s) for s in self.sessions.values()],
+            }
+            text = json.dumps(data, ensure_ascii=False)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+
+    def load(self, path: Path) -> None:
+        """What :meth:`save` wrote; a missing or unreadable file leaves the state empty."""
+        if not path.exists():
+            return
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            with self.lock:
+                for token, t in data["tokens"].items():
+                    expires = datetime.fromisoformat(t["expires_at"]) if t["expires_at"] else None
+                    self.tokens[token] = TokenInfo(t["user_id"], t["client_id"], expires, t["expired"])
+                self._client_users.update(data["client_users"])
+                self.credits_available.update(data["credits"])
+                for raw in data["sessions"]:
+                    self.sessions[raw["session_id"]] = Session(**raw)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("Could not load the local backend's state from %s (%s); starting empty.", path, exc)
 
 
 _SAFE_COMPONENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")

@@ -1,0 +1,80 @@
+"""The local backend: the emulator with the rule-based editor and the ffmpeg renderer plugged in.
+
+It serves the cloud's API on 127.0.0.1 and a free port, so the client talks to
+it exactly as to the cloud. Its projects, tokens and uploads live under
+``NEMO_STATE_DIR/local/`` and survive restarts; editing is free.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from nemo_mcp.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "backend.json"
+LOCAL_CREDITS = 1000
+
+INSTALL_HINT = "The local backend needs ffmpeg: install it with  pip install 'nemo-mcp[local]'  (or set NEMO_FFMPEG)."
+
+
+class LocalBackend:
+    def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+        try:
+            from nemo_mcp.local.probe import ffmpeg_exe
+
+            ffmpeg_exe()
+        except Exception as exc:
+            raise ConfigError(f"{INSTALL_HINT} ({exc})") from None
+        from nemo_mcp.emulator import Emulator, EmulatorServer
+        from nemo_mcp.local.editor import LocalEditor
+        from nemo_mcp.local.render import FfmpegRenderer
+
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.state_file = data_dir / STATE_FILE
+
+        def resolve(url: str) -> Path | None:
+            return emulator.media_path(url)
+
+        emulator = Emulator(data_dir, editor=LocalEditor(resolve), renderer=FfmpegRenderer(resolve))  # type: ignore[arg-type]
+        emulator.charge_credits = False
+        emulator.load(self.state_file)
+        emulator.app = _SavingApp(emulator.app, lambda: self._save())  # type: ignore[assignment]
+        self.emulator = emulator
+        self.server = EmulatorServer(emulator, host=host, port=port)
+
+    def _save(self) -> None:
+        try:
+            self.emulator.save(self.state_file)
+        except OSError as exc:
+            log.warning("Could not save the local backend's state (%s)", exc)
+
+    def __enter__(self) -> str:
+        self.server.start()
+        log.info("Local backend at %s, data in %s", self.server.url, self.state_file.parent)
+        return self.server.url
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.server.stop()
+        self._save()
+
+
+class _SavingApp:
+    """Saves the backend's state after every request that may have changed it."""
+
+    def __init__(self, app: Any, save: Any) -> None:
+        self.app = app
+        self.save = save
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope.get("type") == "http" and scope.get("method") != "GET":
+                self.save()
