@@ -1,0 +1,101 @@
+"""The local backend end to end: the real server over stdio, real edits, a real MP4 checked frame by frame."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from nemo_mcp.demo import INSTRUCTION, make_samples
+from nemo_mcp.local.probe import ffmpeg_exe, parse_banner
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+
+def text_of(result: Any) -> str:
+    return "\n".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+
+
+def gray_frame(video: Path, at: float, width: int = 108, height: int = 192) -> bytes:
+    done = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-ss", str(at), "-i", str(video), "-frames:v", "1", "-vf",
+         f"scale={width}:{height}", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    assert len(done.stdout) == width * height
+    return done.stdout
+
+
+def title_band_contrast(frame: bytes, width: int = 108, height: int = 192) -> int:
+    """Bright pixels beside dark ones in the middle band, where the title sits: text makes many."""
+    band = frame[width * (height * 2 // 5) : width * (height * 3 // 5)]
+    return sum(1 for a, b in zip(band, band[1:], strict=False) if abs(a - b) > 80)
+
+
+def mean_volume_db(video: Path) -> float:
+    done = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(video), "-vn", "-af", "volumedetect", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    match = re.search(r"mean_volume: (-?[\d.]+) dB", done.stderr)
+    assert match, done.stderr
+    return float(match.group(1))
+
+
+async def test_instructions_become_a_real_mp4(tmp_path: Path) -> None:
+    files = make_samples(tmp_path / "media")
+    env = {
+        **os.environ,
+        "NEMO_BACKEND": "local",
+        "NEMO_STATE_DIR": str(tmp_path / "state"),
+        "NEMO_OUTPUT_DIR": str(tmp_path / "out"),
+        "NEMO_RENDER_POLL_SECONDS": "0.2",
+    }
+    params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
+    async with Client(params, mode="legacy") as client:
+        up = await client.call_tool("upload_media", {"paths": [str(f) for f in files]})
+        assert not up.is_error, text_of(up)
+        said = await client.call_tool("send_instruction", {"instruction": INSTRUCTION})
+        assert not said.is_error, text_of(said)
+        state = (await client.call_tool("get_state", {})).structured_content
+        assert state["width"] == 1080 and state["height"] == 1920
+        first = await client.call_tool("export_video", {})
+        assert not first.is_error, text_of(first)
+        louder = await client.call_tool("send_instruction", {"instruction": "set the music volume to 100%"})
+        assert any("100%" in c for c in louder.structured_content["changes"]), louder.structured_content
+        second = await client.call_tool("export_video", {})
+        assert not second.is_error, text_of(second)
+        unknown = await client.call_tool("send_instruction", {"instruction": "make it more cinematic please"})
+        assert not unknown.structured_content["timeline_changed"] and "title" in unknown.structured_content["reply"]
+
+    video = Path(first.structured_content["path"])
+    banner = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(video)], capture_output=True, text=True).stderr
+    info = parse_banner(banner)
+    assert (info.width, info.height) == (1080, 1920) and info.has_audio
+    assert info.duration_s is not None and abs(info.duration_s - state["duration_ms"] / 1000) < 0.15
+    assert "Video: h264" in banner and "yuv420p" in banner and "Audio: aac" in banner
+
+    # The title shows during 0-3 s and is gone after.
+    with_title, without = title_band_contrast(gray_frame(video, 1.0)), title_band_contrast(gray_frame(video, 4.0))
+    assert with_title > 3 * max(without, 5), (with_title, without)
+
+    # The music follows the volume: 30 % → 100 % is +10.5 dB.
+    gain = mean_volume_db(Path(second.structured_content["path"])) - mean_volume_db(video)
+    assert 8.5 < gain < 12.5, gain
+
+
+def test_demo_is_one_command_to_an_mp4(tmp_path: Path) -> None:
+    env = {**os.environ, "NEMO_STATE_DIR": str(tmp_path / "state"), "NEMO_OUTPUT_DIR": str(tmp_path / "out")}
+    done = subprocess.run(
+        [sys.executable, "-m", "nemo_mcp", "demo"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Running edit_multitrack" in done.stdout and "Rendering" in done.stdout  # live progress shown
+    path = Path(done.stdout.strip().splitlines()[-1].removeprefix("Your video: "))
+    assert path.is_file() and path.parent == tmp_path / "out" and path.suffix == ".mp4"
