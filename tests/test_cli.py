@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import fast_env
 
 from nemo_mcp.emulator import Emulator
-from tests.conftest import fast_env
 
 
 @pytest.fixture
@@ -74,3 +74,15 @@ def test_doctor_reports_each_check(cli: Any, emulator: Emulator) -> None:
     emulator.set_credits(user, 0)
     text = cli("doctor").stdout
     assert "! credits" in text and "exports stay free" in text
+
+
+def test_local_backend_without_the_extra_says_what_to_install(tmp_path: Path) -> None:
+    # imageio_ffmpeg made unimportable, as on an install without the [local] extra.
+    code = "import sys; sys.modules['imageio_ffmpeg'] = None; from nemo_mcp.cli import main; sys.exit(main())"
+    env = {k: v for k, v in os.environ.items() if k != "NEMO_FFMPEG"}
+    env["NEMO_STATE_DIR"] = str(tmp_path / "state")
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--backend", "local"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "pip install 'nemo-mcp[local]'" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

@@ -103,9 +103,7 @@ async def test_corrupt_state_file_is_replaced(emulator: Emulator, settings_for: 
     assert json.loads((settings.state_dir / "state.json").read_text())["client_id"]
 
 
-async def test_unwritable_state_dir_still_works(
-    emulator: Emulator, settings_for: Any, tmp_path: Path
-) -> None:
+async def test_unwritable_state_dir_still_works(emulator: Emulator, settings_for: Any, tmp_path: Path) -> None:
     blocker = tmp_path / "file-not-dir"
     blocker.write_text("x")
     async with NemoClient(settings_for(NEMO_STATE_DIR=str(blocker / "state"))) as c:
@@ -169,17 +167,13 @@ async def test_session_state_and_1002(emulator: Emulator, client: NemoClient) ->
         await client.state(session.session_id)
 
 
-async def test_lost_session_is_replaced_and_reported(
-    emulator: Emulator, actions: Actions, media: Any
-) -> None:
+async def test_lost_session_is_replaced_and_reported(emulator: Emulator, actions: Actions, media: Any) -> None:
     first = await actions.resolve_session(None)
     emulator.lose_session(first)
     with pytest.raises(SessionReset) as caught:
         await actions.upload_media([str(media["city.png"])], [])
     fresh = caught.value.new_session_id
-    assert (
-        fresh != first and fresh in caught.value.message and "upload the media again" in caught.value.message
-    )
+    assert fresh != first and fresh in caught.value.message and "upload the media again" in caught.value.message
     assert await actions.resolve_session(None) == fresh
     result = await actions.upload_media([str(media["city.png"])], [])
     assert result.session_id == fresh
@@ -256,9 +250,7 @@ async def test_instruction_streams_reply_once_in_both_forms(
         "add the title 'Urban Dreams'", report=lambda m=None, p=None, t=None: messages.append(m or "")
     )
     assert result.reply and result.reply.count("Export") <= 1
-    streamed = "".join(
-        m for m in messages if m and not m.startswith(("Running", "Finished", "Still", "Send"))
-    )
+    streamed = "".join(m for m in messages if m and not m.startswith(("Running", "Finished", "Still", "Send")))
     assert streamed == result.reply  # partial chunks, with the final repeat not shown twice
     assert any(m.startswith("Running ") for m in messages)
     assert any(m.startswith("Still working") for m in messages)
@@ -266,9 +258,7 @@ async def test_instruction_streams_reply_once_in_both_forms(
     assert '"Urban Dreams"' in result.timeline
 
 
-async def test_textless_stream_is_explained_by_the_diff(
-    emulator: Emulator, actions: Actions, media: Any
-) -> None:
+async def test_textless_stream_is_explained_by_the_diff(emulator: Emulator, actions: Actions, media: Any) -> None:
     emulator.faults.textless = True
     await actions.upload_media([str(media["city.png"])], [])
     result = await actions.send_instruction("make a slideshow")
@@ -347,9 +337,7 @@ async def test_failed_render_names_the_render(emulator: Emulator, actions: Actio
     assert caught.value.render_id and caught.value.render_id in str(caught.value)
 
 
-async def test_stuck_render_times_out_and_is_cancelled(
-    emulator: Emulator, settings_for: Any, media: Any
-) -> None:
+async def test_stuck_render_times_out_and_is_cancelled(emulator: Emulator, settings_for: Any, media: Any) -> None:
     emulator.faults.render_seconds = 3600
     async with NemoClient(settings_for(NEMO_RENDER_TIMEOUT_SECONDS="0.3")) as c:
         actions = Actions(c)
@@ -372,9 +360,7 @@ async def test_empty_timeline_is_not_exported(emulator: Emulator, actions: Actio
     assert not paths_of(emulator, api.RENDER)
 
 
-async def test_cut_download_leaves_no_file_and_retry_succeeds(
-    emulator: Emulator, actions: Actions, media: Any
-) -> None:
+async def test_cut_download_leaves_no_file_and_retry_succeeds(emulator: Emulator, actions: Actions, media: Any) -> None:
     await _timeline(actions, media)
     emulator.faults.cut_download_after = 100_000
     with pytest.raises(errors.DownloadFailed, match="no file was kept"):
@@ -438,7 +424,8 @@ def test_200mb_upload_streams_with_flat_memory(emulator: Emulator, tmp_path: Pat
         from nemo_mcp.media import check_file
 
         async def main():
-            async with NemoClient(load_settings({json.dumps({"NEMO_API_BASE": emulator.url, "NEMO_STATE_DIR": str(tmp_path / "s")})})) as c:  # type: ignore[attr-defined]
+            env = {json.dumps({"NEMO_API_BASE": emulator.url, "NEMO_STATE_DIR": str(tmp_path / "s")})}
+            async with NemoClient(load_settings(env)) as c:
                 sid = (await c.create_session()).session_id
                 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                 files = await c.upload_files(sid, [check_file({str(big)!r})])

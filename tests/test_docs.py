@@ -12,7 +12,9 @@ def test_every_test_named_in_the_reliability_report_exists() -> None:
     report = (ROOT / "docs" / "reliability.md").read_text()
     named = set(re.findall(r"`(test_\w+)`", report))
     defined = {
-        m for f in (ROOT / "tests").glob("test_*.py") for m in re.findall(r"^(?:async )?def (test_\w+)", f.read_text(), re.M)
+        m
+        for f in (ROOT / "tests").glob("test_*.py")
+        for m in re.findall(r"^(?:async )?def (test_\w+)", f.read_text(), re.M)
     }
     assert len(named) > 20
     assert named <= defined, sorted(named - defined)

@@ -53,12 +53,7 @@ def png_bytes(width: int, height: int) -> bytes:
 
     rows = b"".join(b"\x00" + b"\x80\x20\x20" * width for _ in range(height))
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def wav_bytes(seconds: float, rate: int = 8000) -> bytes:
@@ -142,9 +137,7 @@ NON_EMPTY_DRAFT = '{"t":[{"tt":0,"sg":[{"id":"v1","st":0,"d":3000,"k":"image","s
 # --- tokens and auth ---------------------------------------------------------------------------
 
 
-def test_anonymous_token_is_issued_once_per_client_until_it_expires(
-    http: httpx.Client, emu: Emulator
-) -> None:
+def test_anonymous_token_is_issued_once_per_client_until_it_expires(http: httpx.Client, emu: Emulator) -> None:
     first = http.post("/api/auth/anonymous-token", headers={"X-Client-Id": "c-1"})
     data = first.json()["data"]
     assert data["token"].startswith("nmv_usr_") and data["user_id"].startswith("anon_")
@@ -292,8 +285,7 @@ def test_run_sse_adk_form_edits_the_draft(http: httpx.Client, emu: Emulator) -> 
     call, response, *texts = events
     assert call["content"]["parts"][0]["functionCall"]["name"] == "edit_multitrack"
     assert (
-        response["content"]["parts"][0]["functionResponse"]["id"]
-        == call["content"]["parts"][0]["functionCall"]["id"]
+        response["content"]["parts"][0]["functionResponse"]["id"] == call["content"]["parts"][0]["functionCall"]["id"]
     )
     *chunks, final = texts
     assert 2 <= len(chunks) <= 4 and all(c["partial"] is True for c in chunks)
@@ -304,9 +296,7 @@ def test_run_sse_adk_form_edits_the_draft(http: httpx.Client, emu: Emulator) -> 
     draft = state(http, token, sid)["data"]["state"]["draft"]
     by_type = {t["tt"]: t["sg"] for t in draft["t"]}
     assert [s["src"] for s in by_type[0]] == [image["cdn_url"]] and by_type[0][0]["d"] == 3000
-    assert (
-        by_type[1][0]["src"] == audio["cdn_url"] and by_type[1][0]["v"] == 0.5 and by_type[1][0]["d"] == 3000
-    )
+    assert by_type[1][0]["src"] == audio["cdn_url"] and by_type[1][0]["v"] == 0.5 and by_type[1][0]["d"] == 3000
     assert by_type[7] == [{"id": "x1", "st": 0, "d": 3000, "tx": "Urban Dreams"}]
     assert draft["d"] == 3000
     assert emu.credits(emu.tokens[token].user_id) == 99
@@ -344,9 +334,7 @@ def test_run_sse_refuses_without_credits_or_session(http: httpx.Client, emu: Emu
     assert json.loads(lines[0])["code"] == 1002
     emu.set_credits(emu.tokens[token].user_id, 0)
     lines, answer = read_sse(http, token, sid, "hi")
-    assert (
-        answer.headers["content-type"].startswith("application/json") and json.loads(lines[0])["code"] == 2001
-    )
+    assert answer.headers["content-type"].startswith("application/json") and json.loads(lines[0])["code"] == 2001
 
 
 @pytest.mark.parametrize("applies", [True, False])
@@ -367,9 +355,7 @@ def test_dropped_stream_is_broken_not_ended(http: httpx.Client, emu: Emulator, a
 
 
 @pytest.mark.parametrize("shape", [1, 2, 3])
-def test_render_lifecycle_in_each_status_shape(
-    http: httpx.Client, emu: Emulator, shape: Literal[1, 2, 3]
-) -> None:
+def test_render_lifecycle_in_each_status_shape(http: httpx.Client, emu: Emulator, shape: Literal[1, 2, 3]) -> None:
     token = anon_token(http)
     sid = new_session(http, token)
     emu.faults.export_shape = shape
@@ -456,9 +442,7 @@ def test_cancel_stops_a_render(http: httpx.Client, emu: Emulator) -> None:
     token = anon_token(http)
     emu.faults.render_seconds = 3600
     export(http, token, "1", "r_slow", NON_EMPTY_DRAFT)
-    assert (
-        http.get("/api/render/proxy/lambda/r_slow", headers=auth(token)).json()["data"]["status"] == "pending"
-    )
+    assert http.get("/api/render/proxy/lambda/r_slow", headers=auth(token)).json()["data"]["status"] == "pending"
     http.post("/api/render/proxy/lambda/r_slow/cancel", headers=auth(token))
     data = http.get("/api/render/proxy/lambda/r_slow", headers=auth(token)).json()["data"]
     assert (data["status"], data["error"]) == ("failed", "cancelled") and emu.renders["r_slow"].cancelled
@@ -485,9 +469,7 @@ class _GatedRenderer:
         self.go = threading.Event()
         self.fail = False
 
-    async def render(
-        self, draft: dict[str, Any], out_path: Path, on_progress: Callable[[float], None]
-    ) -> None:
+    async def render(self, draft: dict[str, Any], out_path: Path, on_progress: Callable[[float], None]) -> None:
         on_progress(0.5)
         self.halfway.set()
         await anyio.to_thread.run_sync(self.go.wait)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -35,7 +36,7 @@ def gray_frame(video: Path, at: float, width: int = 108, height: int = 192) -> b
 def title_band_contrast(frame: bytes, width: int = 108, height: int = 192) -> int:
     """Bright pixels beside dark ones in the middle band, where the title sits: text makes many."""
     band = frame[width * (height * 2 // 5) : width * (height * 3 // 5)]
-    return sum(1 for a, b in zip(band, band[1:], strict=False) if abs(a - b) > 80)
+    return sum(1 for a, b in itertools.pairwise(band) if abs(a - b) > 80)
 
 
 def mean_volume_db(video: Path) -> float:

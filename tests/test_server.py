@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
@@ -63,7 +64,7 @@ class Recorder:
         kinds = [e[0] for e in self.events]
         assert kinds and kinds[-1] == "result" and kinds.count("progress") >= 2, kinds
         values = [v for kind, v, _, _ in self.events if kind == "progress"]
-        assert all(b > a for a, b in zip(values, values[1:], strict=False)), values
+        assert all(b > a for a, b in itertools.pairwise(values)), values
 
 
 async def call(client: Client, tool: str, args: dict[str, Any], rec: Recorder | None = None) -> Any:
@@ -122,30 +123,22 @@ async def test_whole_workflow_lands_an_mp4_with_live_progress(
     server = make_server()
     async with connect(server, era) as client:
         rec = Recorder()
-        up = await call(
-            client, "upload_media", {"paths": [str(media["city.png"]), str(media["music.wav"])]}, rec
-        )
+        up = await call(client, "upload_media", {"paths": [str(media["city.png"]), str(media["music.wav"])]}, rec)
         assert [u["kind"] for u in up.structured_content["uploaded"]] == ["image", "audio"]
         rec.assert_live_and_increasing()
 
         rec = Recorder()
-        said = await call(
-            client, "send_instruction", {"instruction": "make a video titled 'Urban Dreams'"}, rec
-        )
+        said = await call(client, "send_instruction", {"instruction": "make a video titled 'Urban Dreams'"}, rec)
         assert not said.is_error, text_of(said)
         out = said.structured_content
         assert out["status"] == "done" and out["timeline_changed"] and out["reply"]
         assert any("Urban Dreams" in c for c in out["changes"])
         rec.assert_live_and_increasing()
         assert any(m.startswith("Running ") for m in rec.messages)
-        assert out["reply"].startswith(rec.messages[3][:10]) or any(
-            out["reply"][:10] in m for m in rec.messages
-        )
+        assert out["reply"].startswith(rec.messages[3][:10]) or any(out["reply"][:10] in m for m in rec.messages)
 
         state = await call(client, "get_state", {})
-        assert (
-            state.structured_content["exportable"] and '"Urban Dreams"' in state.structured_content["summary"]
-        )
+        assert state.structured_content["exportable"] and '"Urban Dreams"' in state.structured_content["summary"]
 
         rec = Recorder()
         exported = await call(client, "export_video", {}, rec)
@@ -207,9 +200,7 @@ async def test_slow_render_is_collected_and_joined(
         first = await call(client, "export_video", {})
         assert first.structured_content["status"] == "running", text_of(first)
         again = await call(client, "export_video", {})
-        assert (
-            again.structured_content["job_id"] == first.structured_content["job_id"]
-        )  # joined, not a 2nd render
+        assert again.structured_content["job_id"] == first.structured_content["job_id"]  # joined, not a 2nd render
         job_id = first.structured_content["job_id"]
         for _ in range(200):
             checked = await call(client, "check_job", {"job_id": job_id})
@@ -248,9 +239,7 @@ async def test_expired_token_is_renewed_and_lost_session_is_reset(
         assert up.structured_content["session_id"] == fresh.structured_content["session_id"]
 
 
-async def test_api_refusals_read_well(
-    make_server: Any, era: str, media: dict[str, Path], emulator: Emulator
-) -> None:
+async def test_api_refusals_read_well(make_server: Any, era: str, media: dict[str, Path], emulator: Emulator) -> None:
     async with connect(make_server(), era) as client:
         await make_timeline(client, media)
         emulator.faults.plan_limit = True
@@ -264,6 +253,24 @@ async def test_api_refusals_read_well(
         emulator.set_credits(emulator.sessions[sid].user_id, 0)
         broke = await call(client, "send_instruction", {"instruction": "add music"})
         assert broke.is_error and "nemovideo.com/register?bind=anon_" in text_of(broke)
+
+
+async def test_out_of_credits_offers_the_registration_page(
+    make_server: Any, media: dict[str, Path], emulator: Emulator
+) -> None:
+    offered: list[str] = []
+
+    async def elicit(context: Any, params: Any) -> types.ElicitResult:
+        offered.append(params.url)
+        return types.ElicitResult(action="accept")
+
+    async with connect(make_server(), "legacy", elicitation_callback=elicit) as client:
+        await call(client, "upload_media", {"paths": [str(media["city.png"])]})
+        user = next(iter(emulator.sessions.values())).user_id
+        emulator.set_credits(user, 0)
+        broke = await call(client, "send_instruction", {"instruction": "make a slideshow"})
+    link = f"https://nemovideo.com/register?bind={user}"
+    assert broke.is_error and link in text_of(broke) and offered == [link]
 
 
 @pytest.mark.parametrize(
@@ -358,9 +365,7 @@ async def test_prompt_walks_through_the_workflow(make_server: Any, era: str) -> 
     async with connect(make_server(), era) as client:
         prompts = (await client.list_prompts()).prompts
         assert [p.name for p in prompts] == ["animate_images"]
-        got = await client.get_prompt(
-            "animate_images", {"folder_or_files": "~/Pictures/trip", "title": "Trip"}
-        )
+        got = await client.get_prompt("animate_images", {"folder_or_files": "~/Pictures/trip", "title": "Trip"})
     text = got.messages[0].content.text
     assert "upload_media" in text and "Trip" in text and "export_video" in text
 
@@ -391,18 +396,14 @@ async def test_two_sessions_run_at_once_and_one_session_serialises(
             tg.start_soon(instruct, "c", first, "C")
         assert all(not r.is_error for r in results.values()), [text_of(r) for r in results.values()]
         assert results["b"].structured_content["session_id"] == second
-        assert (
-            '"B"' in (await call(client, "get_state", {"session_id": second})).structured_content["summary"]
-        )
+        assert '"B"' in (await call(client, "get_state", {"session_id": second})).structured_content["summary"]
         # On one session the second edit started from the first one's result, not beside it.
         changes = [c for key in ("a", "c") for c in results[key].structured_content["changes"]]
         assert "Removed title 'A'" in changes or "Removed title 'C'" in changes, changes
     assert time.monotonic() - started < 30
 
 
-async def test_cancelling_a_call_cancels_its_job(
-    make_server: Any, media: dict[str, Path], emulator: Emulator
-) -> None:
+async def test_cancelling_a_call_cancels_its_job(make_server: Any, media: dict[str, Path], emulator: Emulator) -> None:
     server = make_server()
     async with connect(server, "legacy") as client:
         await call(client, "upload_media", {"paths": [str(media["city.png"])]})
@@ -438,9 +439,7 @@ def test_platform_names(name: str | None, expected: str) -> None:
     assert platform_name(name) == expected
 
 
-async def test_platform_header_follows_the_client_name(
-    make_server: Any, era: str, emulator: Emulator
-) -> None:
+async def test_platform_header_follows_the_client_name(make_server: Any, era: str, emulator: Emulator) -> None:
     info = types.Implementation(name="claude-code", version="2.0")
     async with connect(make_server(), era, client_info=info) as client:
         await call(client, "get_credits", {})

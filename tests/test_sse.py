@@ -289,9 +289,7 @@ def test_deeply_nested_json_does_not_raise() -> None:
 
 
 def test_other_fields_are_ignored() -> None:
-    assert decode(["retry: 3000", "id: 1", "foo: bar", *data({"type": "text", "content": "x"})]) == [
-        TextDelta("x")
-    ]
+    assert decode(["retry: 3000", "id: 1", "foo: bar", *data({"type": "text", "content": "x"})]) == [TextDelta("x")]
 
 
 # --- async helpers ---------------------------------------------------------------------------
@@ -338,8 +336,7 @@ async def test_over_http(via_text: bool) -> None:
         ": ping\r\n\r\n"
         + "".join(f"{line}\r\n" for line in adk({"text": "Working"}, partial=True))
         + "".join(
-            f"{line}\r\n"
-            for line in adk({"text": "Working on it."}, {"functionCall": {"name": "x", "args": {}}})
+            f"{line}\r\n" for line in adk({"text": "Working on it."}, {"functionCall": {"name": "x", "args": {}}})
         )
         + f"data: {json.dumps({'type': 'text', 'content': text_with_separator}, ensure_ascii=False)}"
     ).encode()

@@ -130,10 +130,7 @@ def test_duration_aliases(key: str) -> None:
         *[({k: "clip.mp4"}, "name", "clip.mp4") for k in ("n", "name", "title", "filename", "label")],
         *[({k: "video"}, "kind", "video") for k in ("k", "kind", "type", "media_type")],
         ({"k": "Image/JPEG"}, "kind", "image"),
-        *[
-            ({k: "http://h/a.mp4"}, "source", "http://h/a.mp4")
-            for k in ("src", "url", "cdn_url", "source", "path")
-        ],
+        *[({k: "http://h/a.mp4"}, "source", "http://h/a.mp4") for k in ("src", "url", "cdn_url", "source", "path")],
         *[({k: "Hello"}, "text", "Hello") for k in ("tx", "text", "content", "caption")],
         *[({k: 0.5}, "volume", 0.5) for k in ("v", "vol", "volume")],
         ({"v": 35}, "volume", 0.35),
@@ -454,9 +451,7 @@ def test_diff_segment_moved_to_another_track_by_id() -> None:
 
 
 def test_diff_other_tracks_and_source_change() -> None:
-    base = draft(
-        {"tt": 4, "sg": [{"id": "s1", "d": 1000, "n": "star"}]}, {"tt": 0, "sg": [{"src": "a", "d": 1}]}
-    )
+    base = draft({"tt": 4, "sg": [{"id": "s1", "d": 1000, "n": "star"}]}, {"tt": 0, "sg": [{"src": "a", "d": 1}]})
 
     def edit(d: dict[str, Any]) -> None:
         d["t"][0]["sg"].append({"d": 500, "n": "heart"})

@@ -144,14 +144,10 @@ def error_for(http_status: int, body: Any) -> NemoError | None:
     elif http_status in _ERROR_BY_CODE:
         chosen = http_status
     elif http_status >= 500:
-        return errors.ServiceUnavailable(
-            f"NemoVideo had a server error (HTTP {http_status}); try again in a minute."
-        )
+        return errors.ServiceUnavailable(f"NemoVideo had a server error (HTTP {http_status}); try again in a minute.")
     else:
         detail = f" (code {code})" if code not in (None, 0) else f" (HTTP {http_status})"
-        return errors.ApiError(
-            f"NemoVideo refused the request{detail}: {message or 'no reason given'}.", code=code
-        )
+        return errors.ApiError(f"NemoVideo refused the request{detail}: {message or 'no reason given'}.", code=code)
     cls = _ERROR_BY_CODE[chosen]
     if cls is errors.OutOfCredits:
         url = _find_url(body)
@@ -334,10 +330,7 @@ def parse_render_status(body: Any, render_id: str) -> RenderStatus:
     output = data.get("output") if isinstance(data.get("output"), dict) else {}
     assert isinstance(output, dict)
     url = (
-        _str(data.get("outputUrl"))
-        or _str(data.get("output_url"))
-        or _str(output.get("url"))
-        or _str(data.get("url"))
+        _str(data.get("outputUrl")) or _str(data.get("output_url")) or _str(output.get("url")) or _str(data.get("url"))
     )
     progress = _num(data.get("progress"))
     if progress is not None and 0 < progress <= 1 and status != "completed":

@@ -129,10 +129,10 @@ class NemoClient:
         auth: bool = True,
         headers: dict[str, str] | None = None,
         body: Callable[[], dict[str, Any]] | None = None,
-        timeout: httpx.Timeout | None = None,
+        http_timeout: httpx.Timeout | None = None,
     ) -> Any:
         """One API call under the policy; returns the parsed JSON answer."""
-        return (await self._exchange(method, path, idempotent, auth, headers, body, timeout))[0]
+        return (await self._exchange(method, path, idempotent, auth, headers, body, http_timeout))[0]
 
     async def _exchange(
         self,
@@ -142,7 +142,7 @@ class NemoClient:
         auth: bool = True,
         headers: dict[str, str] | None = None,
         body: Callable[[], dict[str, Any]] | None = None,
-        timeout: httpx.Timeout | None = None,
+        http_timeout: httpx.Timeout | None = None,
     ) -> tuple[Any, str]:
         """One API call under the policy: (parsed answer, its text)."""
         policy = _Policy(self, idempotent)
@@ -153,7 +153,7 @@ class NemoClient:
                     method,
                     path,
                     headers={**auth_headers, **(headers or {})},
-                    timeout=timeout or httpx.USE_CLIENT_DEFAULT,
+                    timeout=http_timeout or httpx.USE_CLIENT_DEFAULT,
                     **(body() if body else {}),
                 )
             except httpx.TransportError as exc:
@@ -221,7 +221,7 @@ class NemoClient:
                 api.upload_path(session_id),
                 idempotent=False,
                 body=lambda: track(body()),
-                timeout=timeout,
+                http_timeout=timeout,
             )
         return api.parse_upload(api.data_of(answer))
 
@@ -232,7 +232,7 @@ class NemoClient:
             api.upload_path(session_id),
             idempotent=False,
             body=lambda: {"json": payload},
-            timeout=httpx.Timeout(60.0, connect=10.0, read=300.0),
+            http_timeout=httpx.Timeout(60.0, connect=10.0, read=300.0),
         )
         return api.parse_upload(api.data_of(answer))
 
@@ -256,15 +256,13 @@ class NemoClient:
                 await policy.transport_failed(exc)
                 continue
             try:
-                if response.status_code == 200 and "text/event-stream" in response.headers.get(
-                    "content-type", ""
-                ):
+                if response.status_code == 200 and "text/event-stream" in response.headers.get("content-type", ""):
                     yield _events(response)
                     return
                 await response.aread()
             finally:
                 await response.aclose()
-            parsed, error = _read_answer(response.status_code, response.text)
+            _, error = _read_answer(response.status_code, response.text)
             if error is None:
                 raise errors.ProtocolError("NemoVideo answered the instruction without an event stream.")
             await policy.answered(error, token)
@@ -348,7 +346,8 @@ class NemoClient:
         """
         url, headers = self._download_request(render)
         try:
-            output_dir.mkdir(parents=True, exist_ok=True)
+            # Local metadata calls: too quick to be worth a worker thread.
+            output_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
             _sweep_stale_parts(output_dir)
             fd, tmp_name = tempfile.mkstemp(prefix=PART_PREFIX, suffix=PART_SUFFIX, dir=output_dir)
         except OSError as exc:
@@ -365,7 +364,7 @@ class NemoClient:
             return place_file(tmp, output_dir, filename), size
         finally:
             with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+                tmp.unlink()  # noqa: ASYNC240
 
     def _download_request(self, render: api.RenderStatus) -> tuple[str, dict[str, str] | None]:
         base = self.settings.api_base + "/"
@@ -386,9 +385,7 @@ class NemoClient:
         for attempt in range(2):
             request_headers = (await self._auth_headers())[1] if send_auth else {}
             try:
-                async with self._http.stream(
-                    "GET", url, headers=request_headers, timeout=timeout
-                ) as response:
+                async with self._http.stream("GET", url, headers=request_headers, timeout=timeout) as response:
                     if response.status_code != 200:
                         await response.aread()
                         _, error = _read_answer(response.status_code, response.text)
@@ -447,9 +444,7 @@ class _Policy:
                 return
         if isinstance(error, errors.RateLimited) and not self.rate_limited:
             self.rate_limited = True
-            log.info(
-                "NemoVideo rate limited the request; retrying in %.0f s", settings.rate_limit_wait_seconds
-            )
+            log.info("NemoVideo rate limited the request; retrying in %.0f s", settings.rate_limit_wait_seconds)
             await anyio.sleep(settings.rate_limit_wait_seconds)
             return
         if isinstance(error, errors.ServiceUnavailable) and self.idempotent:
@@ -486,9 +481,7 @@ class _Policy:
 
 def _read_answer(status: int, text: str) -> tuple[Any, errors.NemoError | None]:
     if status >= 500:
-        return None, errors.ServiceUnavailable(
-            f"NemoVideo had a server error (HTTP {status}); try again in a minute."
-        )
+        return None, errors.ServiceUnavailable(f"NemoVideo had a server error (HTTP {status}); try again in a minute.")
     try:
         parsed = api.parse_json(text)
     except errors.ProtocolError as exc:

@@ -15,9 +15,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-INSTRUCTION = (
-    "turn my images into an animated video with the title 'Hello from nemo-mcp' and background music at 30%"
-)
+INSTRUCTION = "turn my images into an animated video with the title 'Hello from nemo-mcp' and background music at 30%"
 
 
 def _png(path: Path, width: int, height: int, top: tuple[int, int, int], bottom: tuple[int, int, int]) -> None:
@@ -76,7 +74,7 @@ async def run(backend: str, out: Any = None) -> int:
     def say(text: str) -> None:
         print(text, file=out, flush=True)
 
-    async def progress(value: float, total: float | None, message: str | None) -> None:
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
         if message:
             say(f"   … {message.strip()}")
 

@@ -45,7 +45,9 @@ def _dir_check(name: str, path: Path, private: bool) -> Check:
         mode = stat.S_IMODE(path.stat().st_mode)
         state = path / STATE_FILE
         if mode & 0o077:
-            return Check(name=name, verdict="warn", detail=f"{path} is readable by others (mode {mode:o}); chmod 700 it")
+            return Check(
+                name=name, verdict="warn", detail=f"{path} is readable by others (mode {mode:o}); chmod 700 it"
+            )
         if state.exists() and stat.S_IMODE(state.stat().st_mode) & 0o077:
             return Check(name=name, verdict="warn", detail=f"{state} is readable by others; chmod 600 it")
     return Check(name=name, verdict="ok", detail=str(path))

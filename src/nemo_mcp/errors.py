@@ -7,9 +7,7 @@ what to do next. No message may ever contain a token.
 
 from __future__ import annotations
 
-ACCEPTED_FORMATS = (
-    "video: mp4, mov, avi, webm, mkv; image: jpg, jpeg, png, gif, webp; audio: mp3, wav, m4a, aac"
-)
+ACCEPTED_FORMATS = "video: mp4, mov, avi, webm, mkv; image: jpg, jpeg, png, gif, webp; audio: mp3, wav, m4a, aac"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
@@ -84,9 +82,7 @@ class UnsupportedFile(NemoError):
 
 class FileTooLarge(NemoError):
     code = 4002
-    default_message = (
-        "The file is larger than NemoVideo's 200 MB limit. Compress or trim it, then upload it again."
-    )
+    default_message = "The file is larger than NemoVideo's 200 MB limit. Compress or trim it, then upload it again."
 
 
 class MissingClientId(NemoError):
@@ -151,6 +147,5 @@ class DownloadFailed(NemoError):
 
 class NotExportable(NemoError):
     default_message = (
-        "The timeline is empty, so there is nothing to export yet. "
-        "Upload media and send an editing instruction first."
+        "The timeline is empty, so there is nothing to export yet. Upload media and send an editing instruction first."
     )

@@ -63,9 +63,7 @@ class Job:
     def last(self) -> float:
         return self.updates[-1].progress if self.updates else 0.0
 
-    def report(
-        self, message: str | None = None, progress: float | None = None, total: float | None = None
-    ) -> None:
+    def report(self, message: str | None = None, progress: float | None = None, total: float | None = None) -> None:
         """Record progress; safe to call from the job's own code at any rate."""
         if progress is not None:
             self._total = total
@@ -110,9 +108,7 @@ class JobManager:
 
     def start(self, kind: JobKind, session_id: str | None, work: Callable[[Job], Awaitable[Any]]) -> Job:
         # Unguessable ids: a job id from one client is no handle for another client's work.
-        job = Job(
-            id=f"{kind[:3]}-{next(self._counter)}-{secrets.token_hex(4)}", kind=kind, session_id=session_id
-        )
+        job = Job(id=f"{kind[:3]}-{next(self._counter)}-{secrets.token_hex(4)}", kind=kind, session_id=session_id)
         self._jobs[job.id] = job
         job._task = asyncio.get_running_loop().create_task(self._run(job, work), name=f"nemo-job-{job.id}")
         self._forget_old()

@@ -108,8 +108,7 @@ def check_file(raw: str, allowed_dirs: tuple[Path, ...] = ()) -> LocalMedia:
         raise InvalidInput(f"{shown} is not a supported media file. Accepted formats: {ACCEPTED_FORMATS}.")
     if info.st_size > MAX_UPLOAD_BYTES:
         raise InvalidInput(
-            f"{shown} is {info.st_size / 1e6:.0f} MB; NemoVideo accepts files up to 200 MB. "
-            "Compress or trim it first."
+            f"{shown} is {info.st_size / 1e6:.0f} MB; NemoVideo accepts files up to 200 MB. Compress or trim it first."
         )
     if info.st_size == 0:
         raise InvalidInput(f"{shown} is empty.")

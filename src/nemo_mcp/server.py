@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import secrets
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,7 +20,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import anyio
-
 import mcp_types as types
 from mcp.server import NotificationOptions
 from mcp.server.context import ServerRequestContext
@@ -29,12 +29,11 @@ from mcp.server.session import ServerSession
 from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
 from pydantic import BaseModel, Field, ValidationError
 
-from nemo_mcp import __version__
-from nemo_mcp import api
+from nemo_mcp import __version__, api
 from nemo_mcp.actions import Actions, state_result
 from nemo_mcp.client import NemoClient, SessionState, platform_var
 from nemo_mcp.config import Settings
-from nemo_mcp.errors import InvalidInput, NemoError, SessionNotFound
+from nemo_mcp.errors import InvalidInput, NemoError, OutOfCredits, SessionNotFound
 from nemo_mcp.jobs import Job, JobManager, Update
 from nemo_mcp.models import (
     CreditsResult,
@@ -220,14 +219,12 @@ class NemoServer:
 
     def _build(self) -> MCPServer:
         mcp = _MCP(self, name="nemo-mcp", title="NemoVideo", version=__version__, instructions=INSTRUCTIONS)
-        open_world = types.ToolAnnotations(openWorldHint=True)
+        open_world = types.ToolAnnotations(open_world_hint=True)
         actions = self.actions
 
         @mcp.tool(
             title="Upload media",
-            annotations=types.ToolAnnotations(
-                openWorldHint=True, destructiveHint=False, idempotentHint=False
-            ),
+            annotations=types.ToolAnnotations(open_world_hint=True, destructive_hint=False, idempotent_hint=False),
         )
         async def upload_media(
             ctx: Context,
@@ -249,13 +246,16 @@ class NemoServer:
             ],
             session_id: SessionArg = None,
         ) -> Annotated[types.CallToolResult, InstructionResult]:
-            """Ask the NemoVideo editor to edit the timeline. May take minutes: a 'running' result has a job_id for check_job."""
+            """Ask the NemoVideo editor to edit the timeline, in plain language.
+
+            Edits can take minutes: a result with status 'running' has a job_id for check_job.
+            """
             self._enter(ctx)
             return await guarded(lambda: self._start_instruction(ctx, instruction, session_id))
 
         @mcp.tool(
             title="Read the timeline",
-            annotations=types.ToolAnnotations(readOnlyHint=True, openWorldHint=True),
+            annotations=types.ToolAnnotations(read_only_hint=True, open_world_hint=True),
         )
         async def get_state(
             ctx: Context, session_id: SessionArg = None
@@ -271,7 +271,7 @@ class NemoServer:
 
         @mcp.tool(
             title="Check credits",
-            annotations=types.ToolAnnotations(readOnlyHint=True, openWorldHint=True),
+            annotations=types.ToolAnnotations(read_only_hint=True, open_world_hint=True),
         )
         async def get_credits(ctx: Context) -> Annotated[types.CallToolResult, CreditsResult]:
             """The account's NemoVideo credits (instructions cost credits; exports are free)."""
@@ -293,7 +293,10 @@ class NemoServer:
             quality: Annotated[str, Field(description="high, medium or low.")] = "high",
             download: Annotated[bool, Field(description="Save the MP4 on this computer.")] = True,
         ) -> Annotated[types.CallToolResult, ExportResult]:
-            """Render the timeline to an MP4 (free) and save it on this computer. A 'running' result has a job_id for check_job."""
+            """Render the timeline to an MP4 (free) and save it on this computer.
+
+            A result with status 'running' has a job_id for check_job.
+            """
             self._enter(ctx)
             return await guarded(lambda: self._start_export(ctx, session_id, quality, download))
 
@@ -344,7 +347,7 @@ class NemoServer:
         @mcp.resource(CREDITS_URI, name="credits", title="Credit balance", mime_type="application/json")
         async def credits_resource() -> str:
             """The account's credit balance."""
-            credits = await resource_guard(actions.get_credits)
+            credits: CreditsResult = await resource_guard(actions.get_credits)
             return credits.model_dump_json()
 
         @mcp.prompt(title="Animate my images")
@@ -371,17 +374,13 @@ class NemoServer:
         """What MCPServer 2.3 lacks: resources/subscribe and unsubscribe, logging/setLevel."""
         lowlevel = mcp._lowlevel_server
 
-        async def subscribe(
-            ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams
-        ) -> types.EmptyResult:
+        async def subscribe(ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams) -> types.EmptyResult:
             uri, session = str(params.uri), ctx.session
             peers = self._subscribers.setdefault(uri, [])
             if all(p._connection is not session._connection for p in peers):
                 peers.append(session)
                 # Forget the subscriber when its connection closes (notifying a closed one is a no-op).
-                session._connection.exit_stack.callback(
-                    lambda: peers.remove(session) if session in peers else None
-                )
+                session._connection.exit_stack.callback(lambda: peers.remove(session) if session in peers else None)
             return types.EmptyResult()
 
         async def unsubscribe(
@@ -393,9 +392,7 @@ class NemoServer:
             ]
             return types.EmptyResult()
 
-        async def set_level(
-            ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams
-        ) -> types.EmptyResult:
+        async def set_level(ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams) -> types.EmptyResult:
             # Our progress texts go out as 'info'; a client asking for warning or above gets none.
             self._send_logs = params.level in ("debug", "info")
             return types.EmptyResult()
@@ -428,9 +425,7 @@ class NemoServer:
         await self._collect(job, ctx)
         return self._job_answer(job)
 
-    async def _start_instruction(
-        self, ctx: Context, instruction: str, session_id: str | None
-    ) -> types.CallToolResult:
+    async def _start_instruction(self, ctx: Context, instruction: str, session_id: str | None) -> types.CallToolResult:
         sid = await self.actions.resolve_session(session_id)
 
         async def work(job: Job) -> InstructionResult:
@@ -440,7 +435,21 @@ class NemoServer:
 
         job = self.jobs.start("instruction", sid, work)
         await self._collect(job, ctx)
+        if isinstance(job.error, OutOfCredits) and job.error.register_url:
+            await self._offer_link(ctx, job.error.register_url)
         return self._job_answer(job)
+
+    async def _offer_link(self, ctx: Context, url: str) -> None:
+        """Where the client can open links itself (URL elicitation), offer the registration page."""
+        caps = ctx.client_capabilities
+        if caps is None or caps.elicitation is None or caps.elicitation.url is None:
+            return
+        with contextlib.suppress(Exception), anyio.move_on_after(self.settings.tool_wait_seconds):
+            await ctx.elicit_url(
+                "You are out of NemoVideo credits. Register for free to get more and keep this project.",
+                url,
+                f"register-{secrets.token_hex(4)}",
+            )
 
     async def _start_export(
         self, ctx: Context, session_id: str | None, quality: str, download: bool
@@ -552,9 +561,7 @@ def _running(job: Job) -> BaseModel:
     """What is known of a job that is still running, in the shape of its tool's result."""
     sid = job.session_id or ""
     if job.kind == "instruction":
-        return InstructionResult(
-            status="running", job_id=job.id, session_id=sid, reply=job.partial.get("reply", "")
-        )
+        return InstructionResult(status="running", job_id=job.id, session_id=sid, reply=job.partial.get("reply", ""))
     if job.kind == "upload":
         return UploadResult(status="running", job_id=job.id, session_id=sid, uploaded=[])
     latest = job.updates[-1] if job.updates else None

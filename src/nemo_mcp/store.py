@@ -247,9 +247,7 @@ class StateStore:
             entry = self._scoped(data)
             raw = entry.get("sessions")
             if isinstance(raw, list):
-                entry["sessions"] = [
-                    s for s in raw if not (isinstance(s, dict) and s.get("session_id") == session_id)
-                ]
+                entry["sessions"] = [s for s in raw if not (isinstance(s, dict) and s.get("session_id") == session_id)]
             if entry.get("current_session") == session_id:
                 entry.pop("current_session", None)
 
@@ -263,17 +261,10 @@ def _token_from(raw: Any) -> CachedToken | None:
     if not isinstance(raw, dict):
         return None
     token, expires = raw.get("token"), raw.get("expires_at")
-    if (
-        not isinstance(token, str)
-        or not token
-        or isinstance(expires, bool)
-        or not isinstance(expires, (int, float))
-    ):
+    if not isinstance(token, str) or not token or isinstance(expires, bool) or not isinstance(expires, (int, float)):
         return None
     user_id = raw.get("user_id")
-    return CachedToken(
-        token=token, user_id=user_id if isinstance(user_id, str) else None, expires_at=float(expires)
-    )
+    return CachedToken(token=token, user_id=user_id if isinstance(user_id, str) else None, expires_at=float(expires))
 
 
 def _session_from(raw: Any) -> KnownSession | None:
@@ -285,8 +276,6 @@ def _session_from(raw: Any) -> KnownSession | None:
     return KnownSession(
         session_id=raw["session_id"],
         task_id=task if isinstance(task, str) else None,
-        created_at=float(created)
-        if isinstance(created, (int, float)) and not isinstance(created, bool)
-        else 0.0,
+        created_at=float(created) if isinstance(created, (int, float)) and not isinstance(created, bool) else 0.0,
         language=lang if isinstance(lang, str) else None,
     )

@@ -234,9 +234,7 @@ def parse_draft(draft: Any, canvas: Mapping[str, Any] | None = None) -> Timeline
     data = _as_mapping(draft)
     if data is None:
         data = {}
-    tracks = [
-        _parse_track(item) for item in _first_list(data, ("t", "tracks")) or [] if isinstance(item, Mapping)
-    ]
+    tracks = [_parse_track(item) for item in _first_list(data, ("t", "tracks")) or [] if isinstance(item, Mapping)]
     meta = _first_dict(data, ("m", "meta", "metadata"))
     width, height = _size(meta)
     if width is None:
@@ -513,8 +511,6 @@ def diff(before: Any, after: Any) -> list[str]:
         sentences.append(f"Canvas {old_size} → {new_size}" if old_size else f"Canvas set to {new_size}")
     if old.title != new.title and new.title is not None:
         sentences.append(
-            f"Project title '{old.title}' → '{new.title}'"
-            if old.title
-            else f"Project title set to '{new.title}'"
+            f"Project title '{old.title}' → '{new.title}'" if old.title else f"Project title set to '{new.title}'"
         )
     return sentences

@@ -88,9 +88,7 @@ class ScriptedEditor:
                 }
                 video["sg"].append(seg)
             added[kind] += 1
-            actions.append(
-                {"op": "add", "track": TRACK_AUDIO if kind == "audio" else TRACK_VIDEO, "src": src}
-            )
+            actions.append({"op": "add", "track": TRACK_AUDIO if kind == "audio" else TRACK_VIDEO, "src": src})
 
         video_end = _end(video)
         if audio_added:
@@ -252,6 +250,4 @@ class EventWriter:
     def error(self, message: str) -> bytes:
         if self.form == "typed":
             return sse_data({"type": "error", "message": message})
-        return sse_data(
-            {"invocationId": self.invocation_id, "errorCode": "AGENT_ERROR", "errorMessage": message}
-        )
+        return sse_data({"invocationId": self.invocation_id, "errorCode": "AGENT_ERROR", "errorMessage": message})

@@ -402,9 +402,7 @@ class _Handlers:
         parts = message.get("parts") if isinstance(message, dict) else None
         if not isinstance(parts, list):
             parts = []
-        instruction = "".join(
-            p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)
-        )
+        instruction = "".join(p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str))
         return _AgentTurn(self.emu, session, instruction, self.emu.snapshot_faults())
 
     # --- renders ----------------------------------------------------------------------------
@@ -414,9 +412,7 @@ class _Handlers:
         if user is None:
             return invalid_token()
         if any(not request.headers.get(h) for h in ATTRIBUTION_HEADERS):
-            return http_error(
-                402, "Export requires the X-Skill-Source, X-Skill-Version and X-Skill-Platform headers"
-            )
+            return http_error(402, "Export requires the X-Skill-Source, X-Skill-Version and X-Skill-Platform headers")
         faults = self.emu.snapshot_faults()
         if faults.plan_limit:
             return http_error(402, "Export is not available on your current plan")
@@ -446,9 +442,7 @@ class _Handlers:
             output_format=str(output.get("format", "mp4")),
             render_seconds=faults.render_seconds,
             render_steps=faults.render_steps,
-            forced_error="Render failed: the render worker crashed (emulated)"
-            if faults.fail_render
-            else None,
+            forced_error="Render failed: the render worker crashed (emulated)" if faults.fail_render else None,
         )
         if not self.emu.add_render(render):
             return render_error(409, "Render id already exists (duplicate id)")
@@ -479,11 +473,7 @@ class _Handlers:
     def _status_body(self, request: Request, render: Render) -> dict[str, Any]:
         view = render.view()
         completed = view.status == "completed"
-        url = (
-            f"{str(request.base_url).rstrip('/')}/renders/{quote(render.id, safe='')}.mp4"
-            if completed
-            else None
-        )
+        url = f"{str(request.base_url).rstrip('/')}/renders/{quote(render.id, safe='')}.mp4" if completed else None
         shape = self.emu.faults.export_shape
         if shape == 1:
             data: dict[str, Any] = {
@@ -519,9 +509,7 @@ class _Handlers:
         if render is None:
             return render_error(404, "Render not found")
         render.cancel()
-        return json_response(
-            {"success": True, "data": {"id": render.id, "status": "failed", "error": "cancelled"}}
-        )
+        return json_response({"success": True, "data": {"id": render.id, "status": "failed", "error": "cancelled"}})
 
     async def download_authenticated(self, request: Request) -> Response:
         user = self._user(request)
@@ -661,9 +649,7 @@ class _AgentTurn(Response):
             log.exception("the emulated editor failed")
             await self._emit(send, self.writer.error(f"The editor failed: {exc}"), f.stream_event_delay)
             return
-        await self._emit(
-            send, self.writer.tool_call(result.tool_name, result.tool_args), f.stream_event_delay
-        )
+        await self._emit(send, self.writer.tool_call(result.tool_name, result.tool_args), f.stream_event_delay)
         self._apply()
         summary = {"status": "success", "duration_ms": result.draft.get("d", 0)}
         await self._emit(send, self.writer.tool_result(result.tool_name, summary), f.stream_event_delay)

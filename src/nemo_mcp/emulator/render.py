@@ -38,9 +38,7 @@ _BLOCK = 1024 * 1024
 
 
 class Renderer(Protocol):
-    async def render(
-        self, draft: dict[str, Any], out_path: Path, on_progress: Callable[[float], None]
-    ) -> None:
+    async def render(self, draft: dict[str, Any], out_path: Path, on_progress: Callable[[float], None]) -> None:
         """Write the video for ``draft`` to ``out_path``; report progress as a fraction 0.0-1.0.
 
         Raising fails the render with the exception's text. Cancellation (cancel endpoint,
@@ -58,9 +56,7 @@ class FakeRenderer:
     def __init__(self, size_bytes: Callable[[], int]) -> None:
         self._size_bytes = size_bytes
 
-    async def render(
-        self, draft: dict[str, Any], out_path: Path, on_progress: Callable[[float], None]
-    ) -> None:
+    async def render(self, draft: dict[str, Any], out_path: Path, on_progress: Callable[[float], None]) -> None:
         size = max(0, self._size_bytes())
         await anyio.to_thread.run_sync(_write_filler, out_path, size, on_progress)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import json
 import logging
 import os
-import itertools
 import re
 import secrets
 import threading
@@ -313,7 +313,6 @@ class Emulator:
             task.cancel()
         if mine:
             await asyncio.gather(*mine, return_exceptions=True)
-
 
     # --- persistence (the local backend keeps its projects across restarts) ---------------------
 
