@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
+from tests.conftest import fast_env
 
 from nemo_mcp.emulator import Emulator
-from tests.conftest import fast_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
