@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 import anyio
@@ -111,10 +111,10 @@ class NemoClient:
         }
 
     async def _request_token(self, client_id: str) -> api.AnonymousToken:
-        body = await self._call(
+        answer = await self._call(
             "POST", api.ANONYMOUS_TOKEN, idempotent=False, auth=False, headers={"X-Client-Id": client_id}
         )
-        return api.parse_token(api.data_of(body))
+        return api.parse_token(api.data_of(answer.body))
 
     async def _auth_headers(self) -> tuple[str, dict[str, str]]:
         token = await self.tokens.token(self._request_token)
@@ -130,21 +130,8 @@ class NemoClient:
         headers: dict[str, str] | None = None,
         body: Callable[[], dict[str, Any]] | None = None,
         http_timeout: httpx.Timeout | None = None,
-    ) -> Any:
-        """One API call under the policy; returns the parsed JSON answer."""
-        return (await self._exchange(method, path, idempotent, auth, headers, body, http_timeout))[0]
-
-    async def _exchange(
-        self,
-        method: str,
-        path: str,
-        idempotent: bool,
-        auth: bool = True,
-        headers: dict[str, str] | None = None,
-        body: Callable[[], dict[str, Any]] | None = None,
-        http_timeout: httpx.Timeout | None = None,
-    ) -> tuple[Any, str]:
-        """One API call under the policy: (parsed answer, its text)."""
+    ) -> _Answer:
+        """One API call under the policy: the parsed answer and its text."""
         policy = _Policy(self, idempotent)
         while True:
             token, auth_headers = await self._auth_headers() if auth else ("", self._skill_headers())
@@ -161,7 +148,7 @@ class NemoClient:
                 continue
             parsed, error = _read_answer(response.status_code, response.text)
             if error is None:
-                return parsed, response.text
+                return _Answer(parsed, response.text)
             await policy.answered(error, token)
 
     async def _renew(self, refused: str) -> None:
@@ -179,15 +166,15 @@ class NemoClient:
         await self._auth_headers()
 
     async def credits(self) -> api.Credits:
-        return api.parse_credits(api.data_of(await self._call("GET", api.CREDITS, idempotent=True)))
+        return api.parse_credits(api.data_of((await self._call("GET", api.CREDITS, idempotent=True)).body))
 
     async def create_session(self, language: str | None = None) -> api.SessionInfo:
         payload = api.session_body(language or self.settings.language)
-        body = await self._call("POST", api.CREATE_SESSION, idempotent=False, body=lambda: {"json": payload})
-        return api.parse_session(api.data_of(body))
+        answer = await self._call("POST", api.CREATE_SESSION, idempotent=False, body=lambda: {"json": payload})
+        return api.parse_session(api.data_of(answer.body))
 
     async def state(self, session_id: str) -> SessionState:
-        parsed, text = await self._exchange("GET", api.state_path(session_id), idempotent=True)
+        parsed, text = await self._call("GET", api.state_path(session_id), idempotent=True)
         data = api.data_of(parsed)
         state = data.get("state") if isinstance(data.get("state"), dict) else data
         assert isinstance(state, dict)
@@ -223,7 +210,7 @@ class NemoClient:
                 body=lambda: track(body()),
                 http_timeout=timeout,
             )
-        return api.parse_upload(api.data_of(answer))
+        return api.parse_upload(api.data_of(answer.body))
 
     async def upload_urls(self, session_id: str, urls: list[str]) -> list[api.UploadedFile]:
         payload = {"urls": urls, "source_type": "url"}
@@ -234,7 +221,7 @@ class NemoClient:
             body=lambda: {"json": payload},
             http_timeout=httpx.Timeout(60.0, connect=10.0, read=300.0),
         )
-        return api.parse_upload(api.data_of(answer))
+        return api.parse_upload(api.data_of(answer.body))
 
     @contextlib.asynccontextmanager
     async def instruction_stream(self, session_id: str, text: str) -> AsyncIterator[AsyncIterator[sse.Event]]:
@@ -284,14 +271,14 @@ class NemoClient:
                 if attempt == 0 and api.is_duplicate_id(exc):
                     continue
                 raise
-            data = api.data_of(answer)
+            data = api.data_of(answer.body)
             given = data.get("id") or data.get("taskId") or render_id
             return api.check_render_id(str(given))
         raise errors.ProtocolError("NemoVideo refused two render ids in a row as duplicates.")
 
     async def render_status(self, render_id: str) -> api.RenderStatus:
-        body = await self._call("GET", api.render_status_path(render_id), idempotent=True)
-        return api.parse_render_status(body, render_id)
+        answer = await self._call("GET", api.render_status_path(render_id), idempotent=True)
+        return api.parse_render_status(answer.body, render_id)
 
     async def wait_render(self, render_id: str, on_status: RenderProgress | None = None) -> api.RenderStatus:
         """Poll until completed or failed, at most ``NEMO_RENDER_TIMEOUT_SECONDS``.
@@ -420,6 +407,11 @@ class NemoClient:
                     "Free some space or set NEMO_OUTPUT_DIR, then export again."
                 ) from None
         raise errors.DownloadFailed()
+
+
+class _Answer(NamedTuple):
+    body: Any  # the parsed JSON
+    text: str  # as received, for the draft that must go back byte for byte
 
 
 class _Policy:
