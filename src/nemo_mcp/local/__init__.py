@@ -7,8 +7,8 @@ renders a draft to MP4 with the ffmpeg of the ``local`` extra (imageio-ffmpeg) o
 
 from __future__ import annotations
 
-from nemo_mcp.local.editor import EditResult, LocalEditor
+from nemo_mcp.local.editor import LocalEditor
 from nemo_mcp.local.probe import MediaInfo, ffmpeg_exe, probe
 from nemo_mcp.local.render import FfmpegRenderer, RenderError
 
-__all__ = ["EditResult", "FfmpegRenderer", "LocalEditor", "MediaInfo", "RenderError", "ffmpeg_exe", "probe"]
+__all__ = ["FfmpegRenderer", "LocalEditor", "MediaInfo", "RenderError", "ffmpeg_exe", "probe"]

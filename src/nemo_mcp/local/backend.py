@@ -40,7 +40,9 @@ class LocalBackend:
         def resolve(url: str) -> Path | None:
             return emulator.media_path(url)
 
-        emulator = Emulator(data_dir, editor=LocalEditor(resolve), renderer=FfmpegRenderer(resolve))  # type: ignore[arg-type]
+        # The emulator's Renderer protocol reports progress as a fraction.
+        renderer = FfmpegRenderer(resolve, progress_scale=1.0)
+        emulator = Emulator(data_dir, editor=LocalEditor(resolve), renderer=renderer)
         emulator.charge_credits = False
         emulator.load(self.state_file)
         emulator.app = _SavingApp(emulator.app, lambda: self._save())  # type: ignore[assignment]

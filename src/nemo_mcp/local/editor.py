@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nemo_mcp.emulator.agent import EditResult
 from nemo_mcp.errors import NemoError
 from nemo_mcp.local.probe import MediaInfo, probe
 
@@ -59,16 +60,6 @@ MAX_TOTAL_MS = 10 * 60_000
 FALLBACK_CLIP_MS = 5000
 CANVASES = {"portrait": (1080, 1920), "landscape": (1920, 1080), "square": (1080, 1080)}
 HISTORY_LIMIT = 50
-
-
-@dataclass
-class EditResult:
-    """What one instruction did. (Mirrors ``nemo_mcp.emulator.EditResult``; the two are to be unified.)"""
-
-    draft: dict[str, Any]
-    reply: str
-    tool_name: str = "edit_multitrack"
-    tool_args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
