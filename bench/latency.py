@@ -1,0 +1,328 @@
+"""Latency rows: get_credits overhead, SSE event → progress, cold start, concurrent calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+from mcp import Client, StdioServerParameters
+
+from bench.common import (
+    HOST,
+    EmulatorProcess,
+    Row,
+    Sizes,
+    api_headers,
+    free_port,
+    ms,
+    percentile,
+    server_env,
+    stop_process,
+    verdict,
+)
+from nemo_mcp import api
+
+CREDITS_ADDED_TARGET_S = 0.002
+SSE_P99_TARGET_S = 0.020
+COLD_START_TARGET_S = 0.8
+CONCURRENT_FACTOR_TARGET = 3.0
+
+
+def stdio_params(env: dict[str, str]) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
+
+
+def _check(result: Any, what: str) -> None:
+    if result.is_error:
+        text = " ".join(getattr(c, "text", "") for c in result.content)
+        raise RuntimeError(f"{what} failed: {text}")
+
+
+# --- get_credits through MCP vs bare httpx ------------------------------------------------------
+
+
+async def credits_row(emu: EmulatorProcess, workdir: Path, sizes: Sizes) -> Row:
+    """p50 of ``get_credits`` through stdio MCP minus p50 of the same GET with bare httpx."""
+    env = server_env(emu.url, workdir)
+    async with (
+        Client(stdio_params(env)) as client,
+        httpx.AsyncClient(base_url=emu.url, headers=api_headers()) as http,
+    ):
+
+        async def bare() -> float:
+            started = time.perf_counter()
+            answer = await http.get(api.CREDITS)
+            answer.raise_for_status()
+            api.parse_credits(api.data_of(answer.json()))
+            return time.perf_counter() - started
+
+        async def ours() -> float:
+            started = time.perf_counter()
+            result = await client.call_tool("get_credits", {})
+            elapsed = time.perf_counter() - started
+            _check(result, "get_credits")
+            return elapsed
+
+        for _ in range(10):  # warm-up: connections, imports, caches on both sides
+            await bare()
+            await ours()
+        base: list[float] = []
+        mine: list[float] = []
+        for _ in range(sizes.credit_calls):  # interleaved, so drift hits both alike
+            base.append(await bare())
+            mine.append(await ours())
+    b50, o50 = statistics.median(base), statistics.median(mine)
+    added = o50 - b50
+    return Row(
+        f"get_credits via MCP stdio, p50 of {sizes.credit_calls}",
+        f"httpx GET {ms(b50)}",
+        f"{ms(o50)} (p95 {ms(percentile(mine, 95))})",
+        f"+{ms(added)}",
+        "≤ +2 ms at p50",
+        verdict(added <= CREDITS_ADDED_TARGET_S),
+    )
+
+
+# --- SSE event emitted → progress notification received -----------------------------------------
+
+
+def expected_message(chunk: str) -> str | None:
+    """The progress message nemo-mcp should send for one emitted ADK event, if any."""
+    payload = chunk.strip()
+    if not payload.startswith("data:"):
+        return None
+    try:
+        event = json.loads(payload[5:].strip())
+    except json.JSONDecodeError:
+        return None
+    parts = (event.get("content") or {}).get("parts") or []
+    for part in parts:
+        if "functionCall" in part:
+            return f"Running {part['functionCall']['name']}"
+        if "functionResponse" in part:
+            return f"Finished {part['functionResponse']['name']}"
+        if "text" in part and event.get("partial") is True:
+            return str(part["text"])
+    return None  # the final non-partial text repeats the chunks and is de-duplicated
+
+
+def match_turn(emitted: list[tuple[float, str]], received: list[tuple[float, str]]) -> tuple[list[float], int, bool]:
+    """Latencies of the emitted events found in ``received`` (in order), how many were missing,
+    and whether the turn looked buffered (first progress only after the last event was sent)."""
+    latencies: list[float] = []
+    missing = 0
+    first_recv: float | None = None
+    cursor = 0
+    for sent_at, chunk in emitted:
+        want = expected_message(chunk)
+        if want is None:
+            continue
+        for i in range(cursor, len(received)):
+            if received[i][1] == want:
+                latencies.append(received[i][0] - sent_at)
+                first_recv = received[i][0] if first_recv is None else first_recv
+                cursor = i + 1
+                break
+        else:
+            missing += 1
+    last_emit = emitted[-1][0] if emitted else 0.0
+    buffered = len(emitted) > 1 and (first_recv is None or first_recv >= last_emit)
+    return latencies, missing, buffered
+
+
+async def sse_row(emu: EmulatorProcess, workdir: Path, sizes: Sizes) -> Row:
+    env = server_env(emu.url, workdir)
+    emu.faults(stream_event_delay=sizes.sse_event_delay, sse_form="adk")
+    latencies: list[float] = []
+    missing = buffered = 0
+    try:
+        async with Client(stdio_params(env)) as client:
+            # Warm-up turn: the session is created and every code path imported.
+            _check(await client.call_tool("send_instruction", {"instruction": "title 'warm up'"}), "warm-up")
+            emu.sse_log()
+            for n in range(sizes.sse_turns):
+                received: list[tuple[float, str]] = []
+
+                async def on_progress(
+                    progress: float, total: float | None, message: str | None, box: Any = received
+                ) -> None:
+                    box.append((time.time(), message or ""))
+
+                result = await client.call_tool(
+                    "send_instruction",
+                    {"instruction": f"set the title to 'Bench turn {n}'"},
+                    progress_callback=on_progress,
+                )
+                _check(result, "send_instruction")
+                turn_latencies, turn_missing, turn_buffered = match_turn(emu.sse_log(), received)
+                latencies += turn_latencies
+                missing += turn_missing
+                buffered += turn_buffered
+    finally:
+        emu.faults(stream_event_delay=0.0)
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    ok = p99 <= SSE_P99_TARGET_S and missing == 0 and buffered == 0 and bool(latencies)
+    return Row(
+        f"SSE event → progress notification ({len(latencies)} events, {sizes.sse_turns} turns)",
+        "emulator emit time",
+        f"p50 {ms(p50)}, p99 {ms(p99)}, max {ms(max(latencies, default=0))}",
+        f"+{ms(p99)} p99; buffered turns {buffered}, lost {missing}",
+        "p99 ≤ 20 ms; streamed",
+        verdict(ok),
+    )
+
+
+# --- cold start ----------------------------------------------------------------------------------
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "bench", "version": "0"},
+    },
+}
+
+
+def _one_cold_start(env: dict[str, str]) -> float:
+    """Spawn ``python -m nemo_mcp`` and time until its answer to ``initialize`` is read."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nemo_mcp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps(INITIALIZE).encode() + b"\n")
+        proc.stdin.flush()
+        while True:
+            line = proc.stdout.readline()
+            if not line:
+                raise RuntimeError("the server exited before answering initialize")
+            message = json.loads(line)
+            if message.get("id") == 1:
+                elapsed = time.perf_counter() - started
+                if "result" not in message:
+                    raise RuntimeError(f"initialize failed: {message}")
+                return elapsed
+    finally:
+        if proc.stdin:
+            proc.stdin.close()
+        stop_process(proc)
+
+
+def _one_bare_python() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return time.perf_counter() - started
+
+
+def cold_start_row(emu: EmulatorProcess, workdir: Path, sizes: Sizes) -> Row:
+    env = {**os.environ, **server_env(emu.url, workdir)}
+    _one_bare_python()
+    _one_cold_start(env)  # warm the page cache and .pyc files, as a second launch would be
+    base: list[float] = []
+    mine: list[float] = []
+    for _ in range(sizes.cold_starts):
+        base.append(_one_bare_python())
+        mine.append(_one_cold_start(env))
+    b50, o50 = statistics.median(base), statistics.median(mine)
+    added = o50 - b50
+    return Row(
+        f"cold start → initialize answered (stdio, median of {sizes.cold_starts})",
+        f"python -c pass {ms(b50)}",
+        f"{ms(o50)} (min {ms(min(mine))})",
+        f"+{added:.3f} s",
+        "≤ +0.8 s",
+        verdict(added <= COLD_START_TARGET_S),
+    )
+
+
+# --- concurrent calls over streamable HTTP -------------------------------------------------------
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[Any], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the streamable-http server exited at start")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("the streamable-http server did not start listening")
+
+
+async def concurrency_row(emu: EmulatorProcess, workdir: Path, sizes: Sizes) -> Row:
+    port = free_port()
+    env = {**os.environ, **server_env(emu.url, workdir)}
+    log = open(workdir / "http-server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nemo_mcp", "--transport", "streamable-http", "--host", HOST, "--port", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    errors = 0
+    try:
+        await anyio.to_thread.run_sync(_wait_for_port, port, proc)
+        async with Client(f"http://{HOST}:{port}/mcp") as client:
+
+            async def call() -> float:
+                started = time.perf_counter()
+                result = await client.call_tool("get_credits", {})
+                elapsed = time.perf_counter() - started
+                _check(result, "get_credits")
+                return elapsed
+
+            for _ in range(5):
+                await call()
+            single = [await call() for _ in range(20)]
+            burst_latencies: list[float] = []
+            for _ in range(sizes.concurrent_bursts):
+                results: list[float | BaseException] = [0.0] * sizes.concurrent
+
+                async def one(i: int, out: list[float | BaseException] = results) -> None:
+                    try:
+                        out[i] = await call()
+                    except Exception as exc:
+                        out[i] = exc
+
+                async with anyio.create_task_group() as tg:
+                    for i in range(sizes.concurrent):
+                        tg.start_soon(one, i)
+                for item in results:
+                    if isinstance(item, BaseException):
+                        errors += 1
+                    else:
+                        burst_latencies.append(item)
+    finally:
+        stop_process(proc)
+        log.close()
+    s50 = statistics.median(single)
+    p95 = percentile(burst_latencies, 95)
+    factor = p95 / s50
+    return Row(
+        f"{sizes.concurrent} concurrent get_credits, streamable HTTP (×{sizes.concurrent_bursts} bursts)",
+        f"one call {ms(s50)}",
+        f"p50 {ms(percentile(burst_latencies, 50))}, p95 {ms(p95)}, errors {errors}",
+        f"{factor:.1f}×",
+        "no error; p95 ≤ 3× one call",
+        verdict(errors == 0 and factor <= CONCURRENT_FACTOR_TARGET),
+    )
