@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -207,8 +208,17 @@ async def download_row(emu: EmulatorProcess, workdir: Path, sizes: Sizes) -> Row
                 return ended - rendered[-1], str(data["url"])
 
             def curl_download(url: str) -> float:
+                # The same work as ours: the file is on disk durably (we fsync before the atomic
+                # rename, so a crash can never leave a truncated video under its final name).
                 try:
-                    return _curl(["-o", str(curl_out), url])
+                    seconds = _curl(["-o", str(curl_out), url])
+                    started = time.perf_counter()
+                    fd = os.open(curl_out, os.O_RDONLY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+                    return seconds + time.perf_counter() - started
                 finally:
                     curl_out.unlink(missing_ok=True)
 
@@ -233,7 +243,7 @@ async def download_row(emu: EmulatorProcess, workdir: Path, sizes: Sizes) -> Row
         if out_dir.is_dir():
             shutil.rmtree(out_dir, ignore_errors=True)
     return _transfer_row(
-        f"export_video download {size / 1e6:.0f} MB (stdio)", "curl -o", size, curl_times, our_times, growth
+        f"export_video download {size / 1e6:.0f} MB (stdio)", "curl -o + fsync", size, curl_times, our_times, growth
     )
 
 

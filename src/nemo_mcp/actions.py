@@ -185,15 +185,7 @@ class Actions:
         total = sum(f.size for f in files)
         names = ", ".join(f.name for f in files)
         report(f"Uploading {names} ({_mb(total)})", 0, total)
-        last = [0.0]
-
-        def on_bytes(done: int, size: int | None) -> None:
-            now = time.monotonic()
-            if done >= total or now - last[0] >= 0.25:
-                last[0] = now
-                report(f"Uploaded {_mb(done)} of {_mb(total)}", done, total)
-
-        answered = await self.client.upload_files(sid, files, on_bytes)
+        answered = await self.client.upload_files(sid, files, _throttled(report, "Uploaded"))
         by_name = {f.name: f for f in files}
         return [
             UploadedItem(
@@ -347,10 +339,9 @@ class Actions:
         title = timeline.parse_draft(state.draft).title or state.task_name or "nemovideo"
         name = safe_filename(f"{title}-{render_id}")
 
-        def on_bytes(done: int, total: int | None) -> None:
-            report(f"Downloading {_mb(done)}" + (f" of {_mb(total)}" if total else ""), done, total)
-
-        path, size = await self.client.download(status, self.settings.output_dir, name, on_bytes)
+        path, size = await self.client.download(
+            status, self.settings.output_dir, name, _throttled(report, "Downloading")
+        )
         report(f"Saved {path}")
         return result.model_copy(update={"path": str(path), "size_bytes": size})
 
@@ -420,6 +411,23 @@ def _check_language(language: str) -> str:
     ):
         raise InvalidInput(f"Unknown language {language!r}; use a code like en, zh-CN, ja or es.")
     return language
+
+
+# Transfers report at most this often (and always their last chunk): a notification per chunk
+# of a 200 MB file would cost more than the transfer.
+TRANSFER_REPORT_SECONDS = 0.25
+
+
+def _throttled(report: Report, verb: str) -> Callable[[int, int | None], None]:
+    last = [0.0]
+
+    def on_bytes(done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if (total is not None and done >= total) or now - last[0] >= TRANSFER_REPORT_SECONDS:
+            last[0] = now
+            report(f"{verb} {_mb(done)}" + (f" of {_mb(total)}" if total else ""), done, total)
+
+    return on_bytes
 
 
 def _mb(n: int | float) -> str:

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
@@ -29,7 +30,7 @@ from urllib.parse import urljoin, urlsplit
 import anyio
 import httpx
 
-from nemo_mcp import __version__, api, errors, sse
+from nemo_mcp import __version__, api, download, errors, sse
 from nemo_mcp.auth import TokenProvider
 from nemo_mcp.config import Settings
 from nemo_mcp.media import LocalMedia
@@ -43,6 +44,8 @@ BytesProgress = Callable[[int, int | None], None]
 RenderProgress = Callable[[api.RenderStatus], None]
 
 _CHUNK = 256 * 1024
+# A download whose connection stays silent this long is broken.
+DOWNLOAD_TIMEOUT_SECONDS = 120.0
 
 # The X-Skill-Platform of the current call: the MCP layer sets it from the
 # connected client's name; a context variable, so concurrent clients don't mix.
@@ -86,6 +89,8 @@ class NemoClient:
             base_url=settings.api_base,
             timeout=httpx.Timeout(30.0, connect=10.0, read=60.0),
             headers={"User-Agent": f"nemo-mcp/{__version__}"},
+            # One API host: a small pool is enough, and cheaper to keep than httpx's 100.
+            limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
             transport=transport,
         )
 
@@ -346,8 +351,6 @@ class NemoClient:
         try:
             with os.fdopen(fd, "wb") as out:
                 size = await self._stream_to(url, headers, out, on_bytes)
-                out.flush()
-                os.fsync(out.fileno())
             return place_file(tmp, output_dir, filename), size
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -368,45 +371,57 @@ class NemoClient:
         self, url: str, headers: dict[str, str] | None, out: BinaryIO, on_bytes: BytesProgress | None
     ) -> int:
         send_auth = headers is not None
-        timeout = httpx.Timeout(30.0, connect=10.0, read=120.0)
         for attempt in range(2):
-            request_headers = (await self._auth_headers())[1] if send_auth else {}
+            request_headers = {"User-Agent": f"nemo-mcp/{__version__}"}
+            if send_auth:
+                request_headers |= (await self._auth_headers())[1]
             try:
-                async with self._http.stream("GET", url, headers=request_headers, timeout=timeout) as response:
-                    if response.status_code != 200:
-                        await response.aread()
-                        _, error = _read_answer(response.status_code, response.text)
-                        if isinstance(error, errors.TokenExpired) and attempt == 0:
-                            await self._renew(request_headers.get("Authorization", "")[7:])
-                            continue
-                        raise errors.DownloadFailed(
-                            f"Downloading the exported video failed (HTTP {response.status_code}); "
-                            "no file was kept. Export again to retry."
-                        )
-                    total = _content_length(response)
-                    done = 0
-                    async for chunk in response.aiter_bytes(_CHUNK):
-                        out.write(chunk)
-                        done += len(chunk)
-                        if on_bytes:
-                            on_bytes(done, total)
-                    if total is not None and done != total:
-                        raise errors.DownloadFailed(
-                            f"The download stopped after {done} of {total} bytes; no file was kept. "
-                            "Export again to retry."
-                        )
-                    return done
-            except httpx.TransportError:
+                done, total = await _fetch_in_thread(url, request_headers, out, on_bytes)
+            except download.StatusError as exc:
+                _, error = _read_answer(exc.status, exc.body)
+                if isinstance(error, errors.TokenExpired) and send_auth and attempt == 0:
+                    await self._renew(request_headers.get("Authorization", "")[7:])
+                    continue
+                raise errors.DownloadFailed(
+                    f"Downloading the exported video failed (HTTP {exc.status}); no file was kept. "
+                    "Export again to retry."
+                ) from None
+            except download.NetworkError:
                 raise errors.DownloadFailed(
                     "The connection broke while downloading the exported video; no file was kept. "
                     "Export again to retry."
                 ) from None
-            except OSError as exc:
+            except download.WriteError as exc:
                 raise errors.DownloadFailed(
-                    f"Could not write the video to disk ({exc.strerror or exc}); no file was kept. "
+                    f"Could not write the video to disk ({exc}); no file was kept. "
                     "Free some space or set NEMO_OUTPUT_DIR, then export again."
                 ) from None
+            if total is not None and done != total:
+                raise errors.DownloadFailed(
+                    f"The download stopped after {done} of {total} bytes; no file was kept. Export again to retry."
+                )
+            return done
         raise errors.DownloadFailed()
+
+
+async def _fetch_in_thread(
+    url: str, headers: dict[str, str], out: BinaryIO, on_bytes: BytesProgress | None
+) -> tuple[int, int | None]:
+    """:func:`download.fetch` in a worker thread; progress hops back to the event loop."""
+    cancelled = threading.Event()
+
+    def report(done: int, total: int | None) -> None:
+        if on_bytes is not None and not cancelled.is_set():
+            anyio.from_thread.run_sync(on_bytes, done, total)
+
+    def work() -> tuple[int, int | None]:
+        return download.fetch(url, headers, out, report, cancelled, timeout=DOWNLOAD_TIMEOUT_SECONDS)
+
+    try:
+        # Abandoned on cancel: the caller returns at once, and the thread stops at its next read.
+        return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+    finally:
+        cancelled.set()
 
 
 class _Answer(NamedTuple):
@@ -489,13 +504,6 @@ async def _events(response: httpx.Response) -> AsyncIterator[sse.Event]:
             yield event
     except (httpx.TransportError, httpx.StreamError) as exc:
         raise errors.StreamDropped() from exc
-
-
-def _content_length(response: httpx.Response) -> int | None:
-    raw = response.headers.get("content-length")
-    if raw and raw.isdigit() and "content-encoding" not in response.headers:
-        return int(raw)
-    return None
 
 
 def _mime(media: LocalMedia) -> str:
