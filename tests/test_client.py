@@ -93,6 +93,16 @@ async def test_token_endpoint_rate_limit_suggests_nemo_token(emulator: Emulator,
         await client.credits()
 
 
+async def test_refused_client_id_is_replaced_once(emulator: Emulator, settings_for: Any) -> None:
+    emulator.faults.refuse_client_id_once = True
+    async with NemoClient(settings_for()) as c:
+        assert (await c.credits()).available == 100
+    calls = [r.headers["x-client-id"] for r in emulator.requests if r.path == api.ANONYMOUS_TOKEN]
+    assert len(calls) == 2 and calls[0] != calls[1]  # a new client id, sent once more
+    saved = json.loads((settings_for().state_dir / "state.json").read_text())
+    assert saved["client_id"] == calls[1]
+
+
 async def test_corrupt_state_file_is_replaced(emulator: Emulator, settings_for: Any) -> None:
     settings = settings_for()
     settings.state_dir.mkdir(parents=True)

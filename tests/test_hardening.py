@@ -493,3 +493,24 @@ async def test_killed_during_download_leaves_no_partial_file(
         exported = await client.call_tool("export_video", {})
         assert not exported.is_error and Path(exported.structured_content["path"]).is_file()
     assert emulator.token_requests == 1  # and so did the token
+
+
+async def test_disk_full_mid_download_leaves_nothing(
+    emulator: Emulator, tmp_path: Path, media: dict[str, Path]
+) -> None:
+    """A server whose files may not grow past 1 MB: the 5 MB video fails to write half-way."""
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}  # type: ignore[attr-defined]
+    limited = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20)); "
+        "from nemo_mcp.cli import main; sys.exit(main())"
+    )
+    params = StdioServerParameters(command=sys.executable, args=["-c", limited], env=env)
+    async with Client(params, mode="legacy") as client:
+        await timeline(client, media)
+        emulator.faults.render_size_bytes = 5_000_000
+        full = await client.call_tool("export_video", {})
+        emulator.faults.render_size_bytes = 500_000
+        fits = await client.call_tool("export_video", {})
+    assert full.is_error and "Could not write the video to disk" in text_of(full), text_of(full)
+    out = tmp_path / "out"
+    assert [p.name for p in out.iterdir()] == [Path(fits.structured_content["path"]).name]

@@ -506,7 +506,8 @@ class NemoServer:
         caps = ctx.client_capabilities
         if caps is not None and caps.roots is not None:
             try:
-                with anyio.fail_after(5):
+                with anyio.fail_after(5), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # deprecated on 2026-07-28; still how older hosts say it
                     roots = await ctx.session.list_roots()
             except Exception as exc:  # no back-channel (2026-07-28), a client that fails, a timeout
                 log.debug("Could not list the client's roots: %s", type(exc).__name__)

@@ -49,6 +49,7 @@ Fault switches, ``emu.faults`` (a ``Faults``; set fields per test, ``emu.reset_f
 ``cut_download_after``      downloads of render output break after this many bytes
 ``slow_download``           seconds of pause after each 64 KiB of a download (cancel tests)
 ``upload_delay``            seconds an upload waits before it is answered (cancel tests)
+``refuse_client_id_once``   the next anonymous-token request is refused as missing its X-Client-Id
 ``token_expires_in``        lifetime of newly issued anonymous tokens, seconds
 ``omit_expires_at``         anonymous-token answers leave ``expires_at`` out
 ==========================  ==================================================================

@@ -186,7 +186,7 @@ class _Handlers:
 
     async def anonymous_token(self, request: Request) -> Response:
         client_id = request.headers.get("x-client-id", "").strip()
-        if not client_id:
+        if not client_id or self.emu.take_client_id_refusal():
             return http_error(400, "Missing X-Client-Id header")
         if len(client_id) > 64:
             return http_error(400, "X-Client-Id must be at most 64 characters")

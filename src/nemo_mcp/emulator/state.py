@@ -62,6 +62,7 @@ class Faults:
     render_size_bytes: int = 200_000
     cut_download_after: int | None = None
     slow_download: float = 0.0
+    refuse_client_id_once: bool = False
     upload_delay: float = 0.0
     token_expires_in: float = 7 * 24 * 3600
     omit_expires_at: bool = False
@@ -155,6 +156,11 @@ class Emulator:
                 f.rate_limit -= 1
                 return "rate_limit"
         return None
+
+    def take_client_id_refusal(self) -> bool:
+        with self.lock:
+            refused, self.faults.refuse_client_id_once = self.faults.refuse_client_id_once, False
+            return refused
 
     def take_duplicate_render_fault(self) -> bool:
         with self.lock:
