@@ -222,6 +222,9 @@ def test_every_documented_code_maps_to_its_error(status: int, body: dict[str, An
     assert type(error) is expected
     assert error is not None and error.message.endswith((".", ")")) and len(error.message) > 20
     assert api.error_for(200, {"code": 0, "data": {}}) is None and api.error_for(200, {"x": 1}) is None
+    # Codes that only look numeric are not numbers (int("--1") would raise).
+    assert isinstance(api.error_for(400, {"code": "--1", "message": "odd"}), errors.ApiError)
+    assert isinstance(api.error_for(200, {"code": "٣"}), errors.ApiError)
 
 
 # -- uploads --------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from nemo_mcp import errors
 from nemo_mcp.errors import NemoError, ProtocolError
+from nemo_mcp.values import ident, int_code
 
 APP = "nemo_agent"
 
@@ -118,19 +119,9 @@ def _api_message(body: Any) -> str | None:
     return None
 
 
-def _code(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
 def error_for(http_status: int, body: Any) -> NemoError | None:
     """The error an answer stands for, or None when it is a success."""
-    code = _code(body.get("code")) if isinstance(body, dict) else None
+    code = int_code(body.get("code")) if isinstance(body, dict) else None
     message = _api_message(body)
     if code in (None, 0, 200) and 200 <= http_status < 300:
         if isinstance(body, dict) and body.get("success") is False:
@@ -184,14 +175,6 @@ def data_of(body: Any) -> dict[str, Any]:
     raise ProtocolError("NemoVideo sent an answer of an unexpected shape.")
 
 
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and value:
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
 def _num(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
@@ -214,13 +197,13 @@ class AnonymousToken:
 
 
 def parse_token(data: dict[str, Any]) -> AnonymousToken:
-    token = _str(data.get("token") or data.get("access_token"))
+    token = ident(data.get("token") or data.get("access_token"))
     if not token:
         raise ProtocolError("NemoVideo's anonymous-token answer held no token.")
     return AnonymousToken(
         token=token,
-        user_id=_str(data.get("user_id") or data.get("userId")),
-        expires_at=_str(data.get("expires_at") or data.get("expiresAt")),
+        user_id=ident(data.get("user_id") or data.get("userId")),
+        expires_at=ident(data.get("expires_at") or data.get("expiresAt")),
         credits=_num(data.get("credits")),
     )
 
@@ -233,13 +216,13 @@ class SessionInfo:
 
 
 def parse_session(data: dict[str, Any]) -> SessionInfo:
-    session_id = _str(data.get("session_id") or data.get("sessionId"))
+    session_id = ident(data.get("session_id") or data.get("sessionId"))
     if not session_id:
         raise ProtocolError("NemoVideo created a session but did not say its id.")
     return SessionInfo(
         session_id=check_session_id(session_id),
-        task_id=_str(data.get("task_id") or data.get("taskId")),
-        user_id=_str(data.get("user_id") or data.get("userId")),
+        task_id=ident(data.get("task_id") or data.get("taskId")),
+        user_id=ident(data.get("user_id") or data.get("userId")),
     )
 
 
@@ -279,9 +262,9 @@ def parse_upload(data: dict[str, Any]) -> list[UploadedFile]:
         width, height = _num(item.get("width")), _num(item.get("height"))
         out.append(
             UploadedFile(
-                filename=_str(item.get("filename") or item.get("name")) or "file",
-                kind=_str(item.get("file_type") or item.get("type")) or "unknown",
-                url=_str(item.get("cdn_url") or item.get("url")),
+                filename=ident(item.get("filename") or item.get("name")) or "file",
+                kind=ident(item.get("file_type") or item.get("type")) or "unknown",
+                url=ident(item.get("cdn_url") or item.get("url")),
                 duration=_num(item.get("duration")),
                 width=int(width) if width is not None else None,
                 height=int(height) if height is not None else None,
@@ -325,12 +308,15 @@ def parse_render_status(body: Any, render_id: str) -> RenderStatus:
         raise ProtocolError("NemoVideo sent a render status of an unexpected shape.")
     data = body.get("data") if isinstance(body.get("data"), dict) else body
     assert isinstance(data, dict)
-    raw_status = _str(data.get("status")) or _str(body.get("status")) or "pending"
+    raw_status = ident(data.get("status")) or ident(body.get("status")) or "pending"
     status = _STATUS_ALIASES.get(raw_status.lower(), raw_status.lower())
     output = data.get("output") if isinstance(data.get("output"), dict) else {}
     assert isinstance(output, dict)
     url = (
-        _str(data.get("outputUrl")) or _str(data.get("output_url")) or _str(output.get("url")) or _str(data.get("url"))
+        ident(data.get("outputUrl"))
+        or ident(data.get("output_url"))
+        or ident(output.get("url"))
+        or ident(data.get("url"))
     )
     progress = _num(data.get("progress"))
     if progress is not None and 0 < progress <= 1 and status != "completed":
@@ -338,7 +324,7 @@ def parse_render_status(body: Any, render_id: str) -> RenderStatus:
     size = _num(output.get("size")) or _num(data.get("size"))
     error = _api_message(data) or _api_message(body) if status == "failed" else None
     return RenderStatus(
-        render_id=_str(data.get("id")) or _str(data.get("taskId")) or render_id,
+        render_id=ident(data.get("id")) or ident(data.get("taskId")) or render_id,
         status=status,
         progress=progress,
         url=url,

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -34,6 +33,8 @@ from typing import Any
 # SSEDecoder lives in a private module of httpx-sse (0.4.x exports only the high-level API);
 # it is small and stable, and pinning the behaviour is covered by tests/test_sse.py.
 from httpx_sse._decoders import SSEDecoder
+
+from nemo_mcp.values import ident, int_code
 
 __all__ = [
     "Event",
@@ -109,33 +110,6 @@ def _first_str(obj: Mapping[str, Any], *keys: str) -> str | None:
     return None
 
 
-def _str_or_none(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _int_code(value: Any) -> int | None:
-    """An error code as int: ints and digit strings only ("SAFETY" stays text)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        stripped = value.strip()
-        # isdecimal() admits other scripts' digits; int() accepts those too, but keep ASCII only.
-        if stripped.isascii() and stripped.lstrip("-").isdigit() and stripped.count("-") <= 1:
-            try:
-                return int(stripped)
-            except ValueError:
-                return None
-    return None
-
-
 def _args(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
@@ -151,20 +125,20 @@ def _args(value: Any) -> dict[str, Any]:
 
 
 def _make_error(message: Any, code: Any) -> StreamError:
-    int_code = _int_code(code)
+    number = int_code(code)
     text = message if isinstance(message, str) and message.strip() else None
     # A symbolic code such as "SAFETY" has no int form; keep it in the message instead.
-    symbolic = code if isinstance(code, str) and code.strip() and int_code is None else None
+    symbolic = code if isinstance(code, str) and code.strip() and number is None else None
     if text is None:
         if symbolic is not None:
             text = f"The NemoVideo editor stopped: {symbolic}."
-        elif int_code is not None:
-            text = f"The NemoVideo editor reported error {int_code}."
+        elif number is not None:
+            text = f"The NemoVideo editor reported error {number}."
         else:
             text = _DEFAULT_ERROR
     elif symbolic is not None:
         text = f"{text} ({symbolic})"
-    return StreamError(message=text, code=int_code)
+    return StreamError(message=text, code=number)
 
 
 class EventDecoder:
@@ -265,7 +239,7 @@ class EventDecoder:
                 ToolCall(
                     name=name if isinstance(name, str) else "",
                     args=_args(_get(payload, "args", "arguments", "input")),
-                    id=_str_or_none(_get(payload, "id", "call_id", "tool_call_id")),
+                    id=ident(_get(payload, "id", "call_id", "tool_call_id")),
                 )
             ]
         if kind == "tool_result":
@@ -274,7 +248,7 @@ class EventDecoder:
                 ToolResult(
                     name=name if isinstance(name, str) else "",
                     result=_get(payload, "result", "output", "response"),
-                    id=_str_or_none(_get(payload, "id", "call_id", "tool_call_id")),
+                    id=ident(_get(payload, "id", "call_id", "tool_call_id")),
                 )
             ]
         # kind == "error"
@@ -308,7 +282,7 @@ class EventDecoder:
                     ToolCall(
                         name=name if isinstance(name, str) else "",
                         args=_args(call.get("args")),
-                        id=_str_or_none(call.get("id")),
+                        id=ident(call.get("id")),
                     )
                 )
             response = _get(part, "functionResponse", "function_response")
@@ -318,7 +292,7 @@ class EventDecoder:
                     ToolResult(
                         name=name if isinstance(name, str) else "",
                         result=response.get("response"),
-                        id=_str_or_none(response.get("id")),
+                        id=ident(response.get("id")),
                     )
                 )
         if partial:

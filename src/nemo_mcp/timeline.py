@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, computed_field
 
+from nemo_mcp.values import ident
+
 __all__ = [
     "TRACK_TYPES",
     "Segment",
@@ -157,14 +159,6 @@ def _kind(obj: Mapping[str, Any]) -> str | None:
     return kind.strip().lower().split("/", 1)[0] or None
 
 
-def _segment_id(value: Any) -> str | None:
-    if isinstance(value, str) and value:
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
 def _track_type(track: Mapping[str, Any]) -> tuple[TrackType, int | None]:
     for key in ("tt", "track_type", "type"):
         value = track.get(key)
@@ -195,7 +189,7 @@ def _parse_track(track: Mapping[str, Any]) -> Track:
             start = cursor
         duration = _first_ms(item, _DURATION_KEYS) or 0
         segment = Segment(
-            id=_segment_id(item.get("id")),
+            id=ident(item.get("id")),
             start_ms=start,
             duration_ms=duration,
             end_ms=start + duration,
