@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import struct
 import subprocess
-import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import png_bytes
 
 from nemo_mcp.local.editor import EditResult, LocalEditor, parse_instruction
 from nemo_mcp.local.probe import ffmpeg_exe
@@ -17,25 +16,12 @@ from nemo_mcp.local.probe import ffmpeg_exe
 BASE = "http://127.0.0.1:9/media/"
 
 
-def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    row = b"\x00" + bytes(rgb) * width
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
-    )
-
-
 @pytest.fixture(scope="module")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("editor-media")
-    (folder / "city.png").write_bytes(_png(16, 9, (30, 30, 200)))
-    (folder / "park.png").write_bytes(_png(9, 16, (30, 200, 30)))
-    (folder / "beach.png").write_bytes(_png(8, 8, (200, 200, 30)))
+    (folder / "city.png").write_bytes(png_bytes(16, 9, (30, 30, 200)))
+    (folder / "park.png").write_bytes(png_bytes(9, 16, (30, 200, 30)))
+    (folder / "beach.png").write_bytes(png_bytes(8, 8, (200, 200, 30)))
     (folder / "song1.mp3").write_bytes(b"not probed")
     (folder / "song2.mp3").write_bytes(b"not probed")
     # A real 2.5 s clip: the editor must probe its length (uploads carry duration None).
