@@ -173,7 +173,10 @@ class NemoServer:
             params = session.client_params
             name = params.client_info.name if params is not None else None
             platform_var.set(platform_name(name))
-            self._peers.setdefault(id(session._connection), session)
+            key = id(session._connection)
+            if key not in self._peers:
+                self._peers[key] = session
+                session._connection.exit_stack.callback(lambda: self._peers.pop(key, None))
 
     async def _session_changed(self, session_id: str) -> None:
         for template in (TIMELINE_URI, DRAFT_URI):
@@ -199,8 +202,10 @@ class NemoServer:
         """Wait for the job a bounded time, forwarding its progress; cancel it if the call is cancelled."""
 
         async def send(update: Update) -> None:
-            # A no-op when the client sent no progressToken.
-            await ctx.report_progress(update.progress, update.total, update.message)
+            # A progress message that cannot be delivered is no reason to stop the work.
+            with contextlib.suppress(Exception):
+                # A no-op when the client sent no progressToken.
+                await ctx.report_progress(update.progress, update.total, update.message)
             if update.message and self._send_logs:
                 with contextlib.suppress(Exception), warnings.catch_warnings():
                     # Deprecated on 2026-07-28 (progress carries the text there); still what older hosts show.
@@ -209,8 +214,8 @@ class NemoServer:
 
         try:
             await job.wait(self.settings.tool_wait_seconds, since, send)
-        except BaseException:
-            # The client cancelled the call (or the connection went away): stop the work too.
+        except anyio.get_cancelled_exc_class():
+            # The client cancelled the call: stop the work too. (Running out of waiting time does not.)
             job.cancel()
             raise
         return job
