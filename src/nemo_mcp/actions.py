@@ -21,6 +21,7 @@ import anyio
 
 from nemo_mcp import api, errors, sse, timeline
 from nemo_mcp.client import NemoClient, SessionState, safe_filename
+from nemo_mcp.config import Settings
 from nemo_mcp.errors import InvalidInput, NemoError
 from nemo_mcp.media import MAX_FILES, LocalMedia, check_file, check_url
 from nemo_mcp.models import (
@@ -79,7 +80,7 @@ class Actions:
         self._create_lock = anyio.Lock()
 
     @property
-    def settings(self):  # type: ignore[no-untyped-def]
+    def settings(self) -> Settings:
         return self.client.settings
 
     # -- sessions ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ Paths and answer shapes live in :mod:`nemo_mcp.api`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -270,7 +271,7 @@ class NemoClient:
                     api.RENDER,
                     idempotent=False,
                     headers={"Content-Type": "application/json"},
-                    body=lambda content=content: {"content": content},  # type: ignore[misc]
+                    body=functools.partial(dict, content=content),
                 )
             except errors.ApiError as exc:
                 if attempt == 0 and api.is_duplicate_id(exc):
