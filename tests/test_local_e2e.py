@@ -100,3 +100,56 @@ def test_demo_is_one_command_to_an_mp4(tmp_path: Path) -> None:
     assert "Running edit_multitrack" in done.stdout and "Rendering" in done.stdout  # live progress shown
     path = Path(done.stdout.strip().splitlines()[-1].removeprefix("Your video: "))
     assert path.is_file() and path.parent == tmp_path / "out" and path.suffix == ".mp4"
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append((int(stat.parent.name), cmdline))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+async def test_sigterm_mid_render_leaves_no_ffmpeg_behind(tmp_path: Path) -> None:
+    """Hosts stop stdio servers with SIGTERM. ffmpeg writes its progress to our pipe, so it ends
+    with us (on its next write) instead of rendering on as an orphan."""
+    import contextlib
+    import signal
+
+    import anyio
+
+    files = make_samples(tmp_path / "media")
+    env = {**os.environ, "NEMO_BACKEND": "local", "NEMO_STATE_DIR": str(tmp_path / "s"), "NEMO_TOOL_WAIT_SECONDS": "0"}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
+    client = Client(params, mode="legacy")
+    await client.__aenter__()
+    try:
+        (server_pid,) = [pid for pid, cmd in _children(os.getpid()) if "nemo_mcp" in cmd]
+        await client.call_tool("upload_media", {"paths": [str(f) for f in files[:2]]})
+        said = await client.call_tool("send_instruction", {"instruction": "make a slideshow, 60 seconds long"})
+        while said.structured_content["status"] == "running":
+            said = await client.call_tool("check_job", {"job_id": said.structured_content["job_id"]})
+        await client.call_tool("export_video", {})  # returns at once: the render goes on
+        with anyio.fail_after(30):
+            while not (ffmpeg := [pid for pid, cmd in _children(server_pid) if "ffmpeg" in cmd]):
+                await anyio.sleep(0.05)
+        os.kill(server_pid, signal.SIGTERM)
+        with anyio.fail_after(5):
+            while _alive(server_pid) or any(_alive(pid) for pid in ffmpeg):
+                await anyio.sleep(0.02)
+    finally:
+        with contextlib.suppress(Exception):  # the connection ends with the server
+            await client.__aexit__(None, None, None)

@@ -113,6 +113,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from nemo_mcp.backend import serving
     from nemo_mcp.errors import NemoError
 
+    if args.transport == "streamable-http" and args.host not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger("nemo_mcp").warning(
+            "Serving on %s: nemo-mcp has no authentication of its own, so anyone who can reach this "
+            "port can use your NemoVideo account and read the files this user can. Prefer 127.0.0.1.",
+            args.host,
+        )
     try:
         with serving(settings) as served:
             from nemo_mcp.server import NemoServer
