@@ -124,8 +124,7 @@ def _alive(pid: int) -> bool:
 
 
 async def test_sigterm_mid_render_leaves_no_ffmpeg_behind(tmp_path: Path) -> None:
-    """Hosts stop stdio servers with SIGTERM. ffmpeg writes its progress to our pipe, so it ends
-    with us (on its next write) instead of rendering on as an orphan."""
+    """Hosts stop stdio servers with SIGTERM; a render must not go on as an orphan."""
     import contextlib
     import signal
 

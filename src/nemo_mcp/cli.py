@@ -110,8 +110,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+
     from nemo_mcp.backend import serving
     from nemo_mcp.errors import NemoError
+
+    signal.signal(signal.SIGTERM, lambda *_: _terminate(settings))
 
     if args.transport == "streamable-http" and args.host not in ("127.0.0.1", "localhost", "::1"):
         logging.getLogger("nemo_mcp").warning(
@@ -132,6 +136,19 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"nemo-mcp: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _terminate(settings: Settings) -> None:
+    """SIGTERM, as hosts stop stdio servers. An ffmpeg render can outlive us as an orphan (its
+    progress pipe does not always end it), so kill those first; then go at once, as the default
+    handler would (a clean exit would wait for the thread blocked on stdin)."""
+    import os
+
+    if settings.backend == "local":
+        from nemo_mcp.local.render import kill_running
+
+        kill_running()
+    os._exit(0)
 
 
 def _human(args: argparse.Namespace, settings: Settings) -> int:
