@@ -193,7 +193,9 @@ def _human(args: argparse.Namespace, settings: Settings) -> int:
         ),
     }
     work, describe = jobs[args.command]
-    return anyio.run(commands.run, settings, args.json, work, describe)
+    code, text = anyio.run(commands.run, settings, args.json, work, describe)
+    print(text, file=sys.stderr if code else sys.stdout)
+    return code
 
 
 def _configure_logging(level: str, token: str | None = None) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -69,17 +68,14 @@ async def run(
     as_json: bool,
     work: Callable[[Actions, Report], Awaitable[BaseModel]],
     describe: Callable[[Any], str],
-) -> int:
-    """Run one action; print its result for people or as JSON; an error is one line on stderr, exit 1."""
+) -> tuple[int, str]:
+    """Run one action: (exit code, what to print). Errors are one line for stderr, exit code 1."""
     try:
         async with _actions(settings) as actions:
             with Display(quiet=as_json) as display:
                 result = await work(actions, display.report)
     except NemoError as exc:
-        print(f"nemo-mcp: {exc}", file=sys.stderr)
-        return 1
+        return 1, f"nemo-mcp: {exc}"
     if as_json:
-        print(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False))
-    else:
-        print(describe(result))
-    return 0
+        return 0, json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False)
+    return 0, describe(result)
