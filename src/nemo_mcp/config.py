@@ -33,7 +33,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("NEMO_BACKEND", "cloud", "`cloud`, or `local` for the offline editor and ffmpeg renderer"),
     Variable("NEMO_STATE_DIR", "user state dir/nemo-mcp", "client id, cached token, known sessions"),
     Variable("NEMO_OUTPUT_DIR", "Downloads/NemoVideo", "where exported videos are written"),
-    Variable("NEMO_ALLOWED_DIRS", "unset (any)", "path list; when set, uploads may only read files under these"),
+    Variable(
+        "NEMO_ALLOWED_DIRS",
+        "unset (any)",
+        "folders separated by `:` (`;` on Windows); uploads may only read files under these",
+    ),
     Variable("NEMO_LANGUAGE", "en", "language for new sessions (en, zh-CN, ja, es, ...)"),
     Variable("NEMO_TOOL_WAIT_SECONDS", "45", "how long a tool call waits before handing back a job id"),
     Variable("NEMO_RENDER_POLL_SECONDS", "30", "seconds between export status polls"),
