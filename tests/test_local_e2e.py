@@ -152,3 +152,23 @@ async def test_sigterm_mid_render_leaves_no_ffmpeg_behind(tmp_path: Path) -> Non
     finally:
         with contextlib.suppress(Exception):  # the connection ends with the server
             await client.__aexit__(None, None, None)
+
+
+def test_local_projects_and_undo_survive_a_restart(tmp_path: Path) -> None:
+    """Every CLI command is a process of its own: the project and its undo history must persist."""
+    files = make_samples(tmp_path / "media")
+    env = {**os.environ, "NEMO_BACKEND": "local", "NEMO_STATE_DIR": str(tmp_path / "s"), "NEMO_LOG_LEVEL": "WARNING"}
+
+    def nemo(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "nemo_mcp", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    nemo("upload", str(files[0]))
+    nemo("say", "make a slideshow")
+    assert '"Kept"' in nemo("say", "add the title 'Kept'")
+    assert "Undone" in nemo("say", "undo")
+    state = nemo("state")
+    assert "Video: city.png" in state and "Title" not in state

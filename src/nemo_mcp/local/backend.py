@@ -7,7 +7,9 @@ it exactly as to the cloud. Its projects, tokens and uploads live under
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -17,6 +19,7 @@ from nemo_mcp.errors import ConfigError
 log = logging.getLogger(__name__)
 
 STATE_FILE = "backend.json"
+HISTORY_FILE = "undo.json"
 LOCAL_CREDITS = 1000
 
 INSTALL_HINT = "The local backend needs ffmpeg: install it with  pip install 'nemo-mcp[local]'  (or set NEMO_FFMPEG)."
@@ -42,9 +45,12 @@ class LocalBackend:
 
         # The emulator's Renderer protocol reports progress as a fraction.
         renderer = FfmpegRenderer(resolve, progress_scale=1.0)
-        emulator = Emulator(data_dir, editor=LocalEditor(resolve), renderer=renderer)
+        self.editor = LocalEditor(resolve)
+        emulator = Emulator(data_dir, editor=self.editor, renderer=renderer)
         emulator.charge_credits = False
         emulator.load(self.state_file)
+        self.history_file = data_dir / HISTORY_FILE
+        self._load_history()
         emulator.app = _SavingApp(emulator.app, lambda: self._save())  # type: ignore[assignment]
         self.emulator = emulator
         self.server = EmulatorServer(emulator, host=host, port=port)
@@ -52,8 +58,23 @@ class LocalBackend:
     def _save(self) -> None:
         try:
             self.emulator.save(self.state_file)
+            # "undo" must work after a restart too (a CLI command is a process of its own).
+            tmp = self.history_file.with_name(self.history_file.name + ".tmp")
+            tmp.write_text(json.dumps(self.editor.history()), encoding="utf-8")
+            os.replace(tmp, self.history_file)
         except OSError as exc:
             log.warning("Could not save the local backend's state (%s)", exc)
+
+    def _load_history(self) -> None:
+        if not self.history_file.exists():
+            return
+        try:
+            history = json.loads(self.history_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("Could not read the local undo history (%s); starting without it.", exc)
+            return
+        if isinstance(history, dict):
+            self.editor.restore_history(history)
 
     def __enter__(self) -> str:
         self.server.start()

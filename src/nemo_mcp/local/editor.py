@@ -501,6 +501,19 @@ class LocalEditor:
 
     # -- history -------------------------------------------------------------
 
+    def history(self) -> dict[str, list[dict[str, Any]]]:
+        """The undo history of every session, as plain JSON (the local backend saves it)."""
+        with self._lock:
+            return copy.deepcopy(self._history)
+
+    def restore_history(self, history: dict[str, list[dict[str, Any]]]) -> None:
+        with self._lock:
+            self._history = {
+                sid: [d for d in drafts if isinstance(d, dict)][-self._history_limit :]
+                for sid, drafts in history.items()
+                if isinstance(sid, str) and isinstance(drafts, list)
+            }
+
     def _remember(self, session_id: str, draft: dict[str, Any]) -> None:
         with self._lock:
             history = self._history.setdefault(session_id, [])
