@@ -326,6 +326,7 @@ async def test_export_downloads_into_output_dir_in_every_status_shape(
     assert result.render_status == "completed" and result.path
     path = Path(result.path)
     assert path.parent == actions.settings.output_dir and path.stat().st_size == 300_000
+    assert path.name == f"Trip-{result.render_id}.mp4"  # named after the video's title
     assert result.size_bytes == 300_000
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
     assert any(m and m.startswith("Rendering") for m, _, _ in statuses)

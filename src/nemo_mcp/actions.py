@@ -337,8 +337,7 @@ class Actions:
         )
         if not download:
             return result
-        title = timeline.parse_draft(state.draft).title or state.task_name or "nemovideo"
-        name = safe_filename(f"{title}-{render_id}")
+        name = safe_filename(f"{_video_name(state)}-{render_id}")
 
         path, size = await self.client.download(
             status, self.settings.output_dir, name, _throttled(report, "Downloading")
@@ -398,6 +397,14 @@ def state_result(state: SessionState) -> StateResult:
         uploads=len(state.uploads),
         summary=timeline.summarize(parsed),
     )
+
+
+def _video_name(state: SessionState) -> str:
+    """What to call the file: the video's title text, else the project's own name, else 'nemovideo'."""
+    parsed = timeline.parse_draft(state.draft)
+    titles = [seg.text for track in parsed.tracks if track.type == "text" for seg in track.segments if seg.text]
+    project = parsed.title or state.task_name
+    return titles[0] if titles else project if project and project != "project" else "nemovideo"
 
 
 def _raw(state: SessionState) -> str | None:
