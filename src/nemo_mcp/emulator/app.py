@@ -449,17 +449,20 @@ class _Handlers:
         render.task = asyncio.get_running_loop().create_task(render.run(self.emu.renderer))
         return json_response({"success": True, "data": {"id": render_id, "status": "pending", "progress": 0}})
 
-    def _own_render(self, request: Request, user: str) -> Render | None:
-        render = self.emu.renders.get(request.path_params["rid"])
-        return render if render is not None and render.user_id == user else None
-
-    async def render_status(self, request: Request) -> Response:
+    def _own_render(self, request: Request) -> Render | Response:
+        """The caller's render named in the path, or the error answer (1001, or 404 for another's)."""
         user = self._user(request)
         if user is None:
             return invalid_token()
-        render = self._own_render(request, user)
-        if render is None:
+        render = self.emu.renders.get(request.path_params["rid"])
+        if render is None or render.user_id != user:
             return render_error(404, "Render not found")
+        return render
+
+    async def render_status(self, request: Request) -> Response:
+        render = self._own_render(request)
+        if isinstance(render, Response):
+            return render
         if (
             self.emu.uses_fake_renderer
             and render.schedule_done()
@@ -502,21 +505,15 @@ class _Handlers:
         return body
 
     async def cancel_render(self, request: Request) -> Response:
-        user = self._user(request)
-        if user is None:
-            return invalid_token()
-        render = self._own_render(request, user)
-        if render is None:
-            return render_error(404, "Render not found")
+        render = self._own_render(request)
+        if isinstance(render, Response):
+            return render
         render.cancel()
         return json_response({"success": True, "data": {"id": render.id, "status": "failed", "error": "cancelled"}})
 
     async def download_authenticated(self, request: Request) -> Response:
-        user = self._user(request)
-        if user is None:
-            return invalid_token()
-        render = self._own_render(request, user)
-        return self._download(render)
+        render = self._own_render(request)
+        return render if isinstance(render, Response) else self._download(render)
 
     async def render_file(self, request: Request) -> Response:
         return self._download(self.emu.renders.get(request.path_params["rid"]))
