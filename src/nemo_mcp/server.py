@@ -198,7 +198,7 @@ class NemoServer:
         with contextlib.suppress(Exception):
             await self.mcp._subscriptions.publish(ResourcesListChanged())
 
-    async def _collect(self, job: Job, ctx: Context, since: int = 0) -> Job:
+    async def _collect(self, job: Job, ctx: Context, since: int = 0) -> None:
         """Wait for the job a bounded time, forwarding its progress; cancel it if the call is cancelled."""
 
         async def send(update: Update) -> None:
@@ -218,7 +218,6 @@ class NemoServer:
             # The client cancelled the call: stop the work too. (Running out of waiting time does not.)
             job.cancel()
             raise
-        return job
 
     # -- the MCP surface -----------------------------------------------------------------------------
 
@@ -548,10 +547,9 @@ def error(exc: BaseException) -> types.CallToolResult:
 
 
 async def guarded(run: Callable[[], Awaitable[types.CallToolResult]]) -> types.CallToolResult:
+    """Any failure as a tool error; error() tells ours (relayed) from a crash (logged, not shown)."""
     try:
         return await run()
-    except NemoError as exc:
-        return error(exc)
     except Exception as exc:
         return error(exc)
 
