@@ -29,7 +29,7 @@ from bench.common import (
     stop_process,
     verdict,
 )
-from nemo_mcp import api
+from nemo_mcp.cloud import api
 
 CREDITS_ADDED_TARGET_S = 0.002
 SSE_P99_TARGET_S = 0.020

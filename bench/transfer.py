@@ -28,7 +28,7 @@ from bench.common import (
     verdict,
 )
 from bench.latency import _check, stdio_params
-from nemo_mcp import api
+from nemo_mcp.cloud import api
 
 THROUGHPUT_TARGET = 0.8
 RSS_GROWTH_TARGET_MB = 30.0

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from nemo_mcp import api, errors
-from nemo_mcp.actions import Actions, SessionReset
-from nemo_mcp.client import NemoClient, place_file
+from nemo_mcp import errors
+from nemo_mcp.cloud import api
+from nemo_mcp.cloud.client import NemoClient, place_file
 from nemo_mcp.config import load_settings
+from nemo_mcp.core.admission import check_file
+from nemo_mcp.core.workflow import Actions, SessionReset
 from nemo_mcp.emulator import Emulator
-from nemo_mcp.media import check_file
 
 pytestmark = pytest.mark.anyio
 
@@ -433,9 +434,9 @@ def test_200mb_upload_streams_with_flat_memory(emulator: Emulator, tmp_path: Pat
     script = textwrap.dedent(
         f"""
         import anyio, json, resource
-        from nemo_mcp.client import NemoClient
+        from nemo_mcp.cloud.client import NemoClient
         from nemo_mcp.config import load_settings
-        from nemo_mcp.media import check_file
+        from nemo_mcp.core.admission import check_file
 
         async def main():
             env = {json.dumps({"NEMO_API_BASE": emulator.url, "NEMO_STATE_DIR": str(tmp_path / "s")})}

@@ -36,9 +36,8 @@ def test_readme_test_command_is_what_ci_runs() -> None:
 
 def test_readme_tool_reference_matches_the_live_server() -> None:
     import anyio
-
-    from nemo_mcp.reference import END, START, generate
+    from tools.reference import END, START, generate
 
     readme = (ROOT / "README.md").read_text()
     block = readme[readme.index(START) : readme.index(END) + len(END)]
-    assert block == anyio.run(generate), "run `python -m nemo_mcp.reference` to update the README"
+    assert block == anyio.run(generate), "run `python -m tools.reference` to update the README"

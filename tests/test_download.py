@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from nemo_mcp import download
+from nemo_mcp.cloud import transfer as download
 
 BODY = bytes(range(256)) * 8192  # 2 MiB
 

@@ -16,7 +16,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from tests.conftest import fast_env
 
-from nemo_mcp.client import NemoClient
+from nemo_mcp.cloud.client import NemoClient
 from nemo_mcp.emulator import Emulator
 from nemo_mcp.server import NemoServer
 
@@ -385,7 +385,7 @@ async def test_no_object_shows_a_token_in_its_repr(settings_for: Any) -> None:
 
 
 def test_state_file_and_dir_are_private(tmp_path: Path) -> None:
-    from nemo_mcp.store import CachedToken, StateStore
+    from nemo_mcp.cloud.store import CachedToken, StateStore
 
     store = StateStore(tmp_path / "state", "scope")
     with store.token_lock():

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from nemo_mcp.demo import INSTRUCTION, make_samples
+from nemo_mcp.cli.demo import INSTRUCTION, make_samples
 from nemo_mcp.local.probe import ffmpeg_exe, parse_banner
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]

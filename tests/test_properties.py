@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nemo_mcp.sse import EventDecoder, Heartbeat, StreamError, TextDelta, ToolCall, ToolResult
-from nemo_mcp.timeline import Timeline, diff, is_exportable, parse_draft, summarize
+from nemo_mcp.cloud.sse import EventDecoder, Heartbeat, StreamError, TextDelta, ToolCall, ToolResult
+from nemo_mcp.draft import Timeline, diff, is_exportable, parse_draft, summarize
 
 SETTINGS = settings(max_examples=200, deadline=None)
 
@@ -73,7 +73,7 @@ class _Failures(logging.Handler):
 @pytest.fixture(scope="module")
 def decoder_failures() -> Iterator[_Failures]:
     handler = _Failures()
-    logger = logging.getLogger("nemo_mcp.sse")
+    logger = logging.getLogger("nemo_mcp.cloud.sse")
     logger.addHandler(handler)
     try:
         yield handler
@@ -211,7 +211,7 @@ def test_streamed_text_is_shown_exactly_once(chunks: list[str]) -> None:
 
 # -- the API's answers --------------------------------------------------------------------------
 
-from nemo_mcp import api  # noqa: E402
+from nemo_mcp.cloud import api  # noqa: E402
 from nemo_mcp.errors import NemoError  # noqa: E402
 
 

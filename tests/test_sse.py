@@ -11,7 +11,7 @@ import httpx
 import pytest
 from anyio.abc import SocketAttribute, SocketStream
 
-from nemo_mcp.sse import (
+from nemo_mcp.cloud.sse import (
     Event,
     EventDecoder,
     Heartbeat,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from nemo_mcp.timeline import (
+from nemo_mcp.draft import (
     TRACK_TYPES,
     Segment,
     Timeline,

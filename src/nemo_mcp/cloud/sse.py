@@ -34,7 +34,7 @@ from typing import Any
 # it is small and stable, and pinning the behaviour is covered by tests/test_sse.py.
 from httpx_sse._decoders import SSEDecoder
 
-from nemo_mcp.values import ident, int_code
+from nemo_mcp.lenient import ident, int_code
 
 __all__ = [
     "Event",

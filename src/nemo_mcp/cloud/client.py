@@ -8,7 +8,7 @@ The policy, for every request:
   (a POST that may have taken effect is never repeated blindly); a failure to
   connect at all is safe to retry for any request, since nothing was sent.
 
-Paths and answer shapes live in :mod:`nemo_mcp.api`.
+Paths and answer shapes live in :mod:`nemo_mcp.cloud.api`.
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ from urllib.parse import urljoin, urlsplit
 import anyio
 import httpx
 
-from nemo_mcp import __version__, api, download, errors, sse
-from nemo_mcp.auth import TokenProvider
+from nemo_mcp import __version__, errors
+from nemo_mcp.cloud import api, sse
+from nemo_mcp.cloud import transfer as download
+from nemo_mcp.cloud.auth import TokenProvider
+from nemo_mcp.cloud.store import StateStore
 from nemo_mcp.config import Settings
-from nemo_mcp.media import LocalMedia
-from nemo_mcp.store import StateStore
+from nemo_mcp.core.admission import LocalMedia
 
 log = logging.getLogger(__name__)
 

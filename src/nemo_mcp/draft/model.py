@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, computed_field
 
-from nemo_mcp.values import ident
+from nemo_mcp.lenient import ident
 
 __all__ = [
     "TRACK_TYPES",

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from nemo_mcp import errors
 from nemo_mcp.errors import NemoError, ProtocolError
-from nemo_mcp.values import ident, int_code
+from nemo_mcp.lenient import ident, int_code
 
 APP = "nemo_agent"
 

@@ -19,12 +19,15 @@ from typing import Protocol, TypeVar
 
 import anyio
 
-from nemo_mcp import api, errors, sse, timeline
-from nemo_mcp.client import NemoClient, SessionState, safe_filename
+from nemo_mcp import draft as timeline
+from nemo_mcp import errors
+from nemo_mcp.cloud import api, sse
+from nemo_mcp.cloud.client import NemoClient, SessionState, safe_filename
+from nemo_mcp.cloud.store import KnownSession
 from nemo_mcp.config import Settings
+from nemo_mcp.core.admission import MAX_FILES, LocalMedia, check_file, check_url
 from nemo_mcp.errors import InvalidInput, NemoError
-from nemo_mcp.media import MAX_FILES, LocalMedia, check_file, check_url
-from nemo_mcp.models import (
+from nemo_mcp.results import (
     CreditsResult,
     ExportResult,
     InstructionResult,
@@ -33,7 +36,6 @@ from nemo_mcp.models import (
     UploadedItem,
     UploadResult,
 )
-from nemo_mcp.store import KnownSession
 
 log = logging.getLogger(__name__)
 

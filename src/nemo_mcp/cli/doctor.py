@@ -11,10 +11,10 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel
 
-from nemo_mcp.backend import open_client
+from nemo_mcp.cloud.store import STATE_FILE
 from nemo_mcp.config import Settings
+from nemo_mcp.core.connect import open_client
 from nemo_mcp.errors import NemoError
-from nemo_mcp.store import STATE_FILE
 
 Verdict = Literal["ok", "warn", "fail"]
 

@@ -1,6 +1,6 @@
 """The human commands (``nemo-mcp credits``, ``upload``, ``say``, ``state``, ``export``, ``doctor``).
 
-They drive the same :class:`~nemo_mcp.actions.Actions` as the MCP tools, with
+They drive the same :class:`~nemo_mcp.core.workflow.Actions` as the MCP tools, with
 a progress display on stderr for people, or ``--json`` for scripts (the
 result model on stdout, nothing else there).
 """
@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from nemo_mcp.actions import Actions, Report
-from nemo_mcp.backend import open_client
 from nemo_mcp.config import Settings
+from nemo_mcp.core.connect import open_client
+from nemo_mcp.core.workflow import Actions, Report
 from nemo_mcp.errors import NemoError
 
 

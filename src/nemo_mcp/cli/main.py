@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         import anyio
 
-        from nemo_mcp import demo as demo_module
+        from nemo_mcp.cli import demo as demo_module
 
         return anyio.run(demo_module.run, args.demo_backend)
     if args.command == "emulator":
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import signal
 
-    from nemo_mcp.backend import serving
+    from nemo_mcp.core.connect import serving
     from nemo_mcp.errors import NemoError
 
     signal.signal(signal.SIGTERM, lambda *_: _terminate(settings))
@@ -154,10 +154,10 @@ def _terminate(settings: Settings) -> None:
 def _human(args: argparse.Namespace, settings: Settings) -> int:
     import anyio
 
-    from nemo_mcp import commands
+    from nemo_mcp.cli import commands
 
     if args.command == "doctor":
-        from nemo_mcp import doctor
+        from nemo_mcp.cli import doctor
 
         report = anyio.run(doctor.diagnose, settings)
         if args.json:
@@ -199,7 +199,7 @@ def _human(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _configure_logging(level: str, token: str | None = None) -> None:
-    from nemo_mcp.auth import RedactingFilter
+    from nemo_mcp.cloud.auth import RedactingFilter
 
     # stdout carries the MCP protocol on stdio: logs go to stderr only, tokens masked.
     handler = logging.StreamHandler(sys.stderr)

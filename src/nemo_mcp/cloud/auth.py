@@ -17,10 +17,10 @@ from datetime import datetime
 
 import anyio
 
-from nemo_mcp import api
+from nemo_mcp.cloud import api
+from nemo_mcp.cloud.store import CachedToken, StateStore
 from nemo_mcp.config import Settings
 from nemo_mcp.errors import InvalidUserToken, MissingClientId, RateLimited
-from nemo_mcp.store import CachedToken, StateStore
 
 DEFAULT_LIFETIME = 7 * 24 * 3600.0
 

@@ -29,13 +29,14 @@ from mcp.server.session import ServerSession
 from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
 from pydantic import BaseModel, Field, ValidationError
 
-from nemo_mcp import __version__, api
-from nemo_mcp.actions import Actions, state_result
-from nemo_mcp.client import NemoClient, SessionState, platform_var
+from nemo_mcp import __version__
+from nemo_mcp.cloud import api
+from nemo_mcp.cloud.client import NemoClient, SessionState, platform_var
 from nemo_mcp.config import Settings
+from nemo_mcp.core.jobs import Job, JobManager, Update
+from nemo_mcp.core.workflow import Actions, state_result
 from nemo_mcp.errors import InvalidInput, NemoError, OutOfCredits, SessionNotFound
-from nemo_mcp.jobs import Job, JobManager, Update
-from nemo_mcp.models import (
+from nemo_mcp.results import (
     CreditsResult,
     ExportResult,
     InstructionResult,

@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
 
-from nemo_mcp.client import NemoClient
+from nemo_mcp.cloud.client import NemoClient
 from nemo_mcp.config import Settings
 
 

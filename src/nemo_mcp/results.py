@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from nemo_mcp.timeline import Track
+from nemo_mcp.draft import Track
 
 Status = Literal["done", "running"]
 
