@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -15,11 +16,14 @@ import pytest
 
 from nemo_mcp import errors
 from nemo_mcp.cloud import api
-from nemo_mcp.cloud.client import NemoClient, place_file
+from nemo_mcp.cloud.client import NemoClient
+from nemo_mcp.cloud.transfer import place_file
 from nemo_mcp.config import load_settings
 from nemo_mcp.core.admission import check_file
-from nemo_mcp.core.workflow import Actions, SessionReset
+from nemo_mcp.core.workflow import Workflow, silent
 from nemo_mcp.emulator import Emulator
+from nemo_mcp.errors import SessionReset
+from nemo_mcp.results import ExportResult, InstructionResult, UploadResult
 
 pytestmark = pytest.mark.anyio
 
@@ -28,6 +32,23 @@ pytestmark = pytest.mark.anyio
 async def client(settings_for: Any) -> Any:
     async with NemoClient(settings_for(), platform="pytest") as c:
         yield c
+
+
+class Actions(Workflow):
+    """The workflow, with each tool's steps (admit, resolve the project, act) in one call."""
+
+    def __init__(self, client: NemoClient) -> None:
+        super().__init__(client, client.store)
+
+    async def upload(self, paths: list[str], urls: list[str]) -> UploadResult:
+        plan = self.admit_upload(paths, urls, None)
+        return await self.upload_media(plan, await self.resolve_session(None))
+
+    async def say(self, text: str, report: Any = silent) -> InstructionResult:
+        return await self.send_instruction(self.check_instruction(text), await self.resolve_session(None), report)
+
+    async def export(self, download: bool = True, report: Any = silent) -> ExportResult:
+        return await self.export_video(await self.resolve_session(None), "high", download, report)
 
 
 @pytest.fixture
@@ -53,7 +74,7 @@ async def test_anonymous_token_is_requested_once_and_cached_across_restarts(
     assert emulator.token_requests == 1
     token_calls = [r for r in emulator.requests if r.path == api.ANONYMOUS_TOKEN]
     assert len(token_calls) == 1 and token_calls[0].headers["x-client-id"]
-    state_file = Path(settings_for().state_dir) / "state.json"
+    state_file = Path(settings_for().state_dir) / "state.db"
     assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(state_file.parent.stat().st_mode) == 0o700
 
@@ -100,18 +121,36 @@ async def test_refused_client_id_is_replaced_once(emulator: Emulator, settings_f
         assert (await c.credits()).available == 100
     calls = [r.headers["x-client-id"] for r in emulator.requests if r.path == api.ANONYMOUS_TOKEN]
     assert len(calls) == 2 and calls[0] != calls[1]  # a new client id, sent once more
-    saved = json.loads((settings_for().state_dir / "state.json").read_text())
-    assert saved["client_id"] == calls[1]
+    assert saved_client_id(settings_for().state_dir) == calls[1]
+
+
+def saved_client_id(state_dir: Path) -> str:
+    with sqlite3.connect(state_dir / "state.db") as db:
+        return str(db.execute("SELECT value FROM settings WHERE key = 'client_id'").fetchone()[0])
 
 
 async def test_corrupt_state_file_is_replaced(emulator: Emulator, settings_for: Any) -> None:
     settings = settings_for()
     settings.state_dir.mkdir(parents=True)
-    (settings.state_dir / "state.json").write_text("{not json")
+    (settings.state_dir / "state.db").write_text("{not a database")
     async with NemoClient(settings) as c:
         await c.credits()
-        assert any("corrupt" in w for w in c.store.warnings)
-    assert json.loads((settings.state_dir / "state.json").read_text())["client_id"]
+        assert any("could not be read" in w for w in c.store.warnings)
+    assert saved_client_id(settings.state_dir)
+    assert [p.name for p in settings.state_dir.glob("state.db.corrupt-*")]
+
+
+async def test_state_of_earlier_versions_is_imported_once(emulator: Emulator, settings_for: Any) -> None:
+    settings = settings_for()
+    settings.state_dir.mkdir(parents=True)
+    scope = settings.api_base
+    legacy = {"client_id": "c-legacy", "scopes": {scope: {"sessions": [{"session_id": "s1"}], "current_session": "s1"}}}
+    (settings.state_dir / "state.json").write_text(json.dumps(legacy))
+    async with NemoClient(settings) as c:
+        assert await c.store.current_session() == "s1"
+        assert [s.session_id for s in await c.store.sessions()] == ["s1"]
+    assert saved_client_id(settings.state_dir) == "c-legacy"
+    assert (settings.state_dir / "state.json.migrated").exists() and not (settings.state_dir / "state.json").exists()
 
 
 async def test_unwritable_state_dir_still_works(emulator: Emulator, settings_for: Any, tmp_path: Path) -> None:
@@ -182,11 +221,11 @@ async def test_lost_session_is_replaced_and_reported(emulator: Emulator, actions
     first = await actions.resolve_session(None)
     emulator.lose_session(first)
     with pytest.raises(SessionReset) as caught:
-        await actions.upload_media([str(media["city.png"])], [])
+        await actions.upload([str(media["city.png"])], [])
     fresh = caught.value.new_session_id
     assert fresh != first and fresh in caught.value.message and "upload the media again" in caught.value.message
     assert await actions.resolve_session(None) == fresh
-    result = await actions.upload_media([str(media["city.png"])], [])
+    result = await actions.upload([str(media["city.png"])], [])
     assert result.session_id == fresh
 
 
@@ -195,7 +234,7 @@ async def test_out_of_credits_carries_registration_link(emulator: Emulator, acti
     user = emulator.sessions[sid].user_id
     emulator.set_credits(user, 0)
     with pytest.raises(errors.OutOfCredits) as caught:
-        await actions.send_instruction("make a slideshow")
+        await actions.say("make a slideshow")
     assert caught.value.register_url == f"https://nemovideo.com/register?bind={user}"
     assert caught.value.register_url in str(caught.value)
     credits = await actions.get_credits()
@@ -258,9 +297,9 @@ async def test_instruction_streams_reply_once_in_both_forms(
 ) -> None:
     emulator.faults.sse_form = form  # type: ignore[assignment]
     emulator.faults.heartbeats = 3
-    await actions.upload_media([str(media["city.png"]), str(media["music.wav"])], [])
+    await actions.upload([str(media["city.png"]), str(media["music.wav"])], [])
     messages: list[str] = []
-    result = await actions.send_instruction(
+    result = await actions.say(
         "add the title 'Urban Dreams'", report=lambda m=None, p=None, t=None: messages.append(m or "")
     )
     assert result.reply and result.reply.count("Export") <= 1
@@ -274,8 +313,8 @@ async def test_instruction_streams_reply_once_in_both_forms(
 
 async def test_textless_stream_is_explained_by_the_diff(emulator: Emulator, actions: Actions, media: Any) -> None:
     emulator.faults.textless = True
-    await actions.upload_media([str(media["city.png"])], [])
-    result = await actions.send_instruction("make a slideshow")
+    await actions.upload([str(media["city.png"])], [])
+    result = await actions.say("make a slideshow")
     assert result.reply.startswith("The timeline was updated: ")
     assert result.changes and result.timeline_changed
 
@@ -284,33 +323,33 @@ async def test_textless_stream_is_explained_by_the_diff(emulator: Emulator, acti
 async def test_dropped_stream_reads_the_state_instead_of_resending(
     emulator: Emulator, actions: Actions, media: Any, applied: bool
 ) -> None:
-    await actions.upload_media([str(media["city.png"])], [])
+    await actions.upload([str(media["city.png"])], [])
     # Dropped before the first event: the edit lands only if the agent works on server-side.
     emulator.faults.drop_stream_after = 0
     emulator.faults.drop_applies_edit = applied
     if applied:
-        result = await actions.send_instruction("add the title 'Late'")
+        result = await actions.say("add the title 'Late'")
         assert result.timeline_changed and result.note and "dropped" in result.note
         assert any("Late" in c for c in result.changes)
     else:
         with pytest.raises(errors.StreamDropped, match="not applied"):
-            await actions.send_instruction("add the title 'Late'")
+            await actions.say("add the title 'Late'")
     assert len(paths_of(emulator, api.RUN_SSE)) == 1
 
 
 async def test_instruction_limits(actions: Actions) -> None:
     with pytest.raises(errors.InvalidInput, match="empty"):
-        await actions.send_instruction("   ")
+        await actions.say("   ")
     with pytest.raises(errors.InvalidInput, match="8000"):
-        await actions.send_instruction("x" * 8001)
+        await actions.say("x" * 8001)
 
 
 # -- export ---------------------------------------------------------------------------------------
 
 
 async def _timeline(actions: Actions, media: Any) -> str:
-    await actions.upload_media([str(media["city.png"]), str(media["park.png"])], [])
-    await actions.send_instruction("make a slideshow titled 'Trip'")
+    await actions.upload([str(media["city.png"]), str(media["park.png"])], [])
+    await actions.say("make a slideshow titled 'Trip'")
     return await actions.resolve_session(None)
 
 
@@ -323,7 +362,7 @@ async def test_export_downloads_into_output_dir_in_every_status_shape(
     emulator.faults.render_seconds = 0.1
     emulator.faults.render_size_bytes = 300_000
     statuses: list[tuple[str | None, float | None, float | None]] = []
-    result = await actions.export_video(report=lambda m=None, p=None, t=None: statuses.append((m, p, t)))
+    result = await actions.export(report=lambda m=None, p=None, t=None: statuses.append((m, p, t)))
     assert result.render_status == "completed" and result.path
     path = Path(result.path)
     assert path.parent == actions.settings.output_dir and path.stat().st_size == 300_000
@@ -339,7 +378,7 @@ async def test_export_downloads_into_output_dir_in_every_status_shape(
 async def test_duplicate_render_id_gets_a_new_id(emulator: Emulator, actions: Actions, media: Any) -> None:
     await _timeline(actions, media)
     emulator.faults.duplicate_render_id_once = True
-    result = await actions.export_video(download=False)
+    result = await actions.export(download=False)
     assert result.render_status == "completed" and result.path is None
     assert len(paths_of(emulator, api.RENDER)) >= 3  # refused submit, resubmit, status polls
 
@@ -348,7 +387,7 @@ async def test_failed_render_names_the_render(emulator: Emulator, actions: Actio
     await _timeline(actions, media)
     emulator.faults.fail_render = True
     with pytest.raises(errors.RenderFailed) as caught:
-        await actions.export_video()
+        await actions.export()
     assert caught.value.render_id and caught.value.render_id in str(caught.value)
 
 
@@ -358,7 +397,7 @@ async def test_stuck_render_times_out_and_is_cancelled(emulator: Emulator, setti
         actions = Actions(c)
         await _timeline(actions, media)
         with pytest.raises(errors.RenderTimeout, match="stuck"):
-            await actions.export_video()
+            await actions.export()
     assert any(r.cancelled for r in emulator.renders.values())
 
 
@@ -366,12 +405,12 @@ async def test_plan_limit_402(emulator: Emulator, actions: Actions, media: Any) 
     await _timeline(actions, media)
     emulator.faults.plan_limit = True
     with pytest.raises(errors.PlanLimit, match="not a lack of credits"):
-        await actions.export_video()
+        await actions.export()
 
 
 async def test_empty_timeline_is_not_exported(emulator: Emulator, actions: Actions) -> None:
     with pytest.raises(errors.NotExportable):
-        await actions.export_video()
+        await actions.export()
     assert not paths_of(emulator, api.RENDER)
 
 
@@ -379,11 +418,11 @@ async def test_cut_download_leaves_no_file_and_retry_succeeds(emulator: Emulator
     await _timeline(actions, media)
     emulator.faults.cut_download_after = 100_000
     with pytest.raises(errors.DownloadFailed, match="no file was kept"):
-        await actions.export_video()
+        await actions.export()
     out = actions.settings.output_dir
     assert not out.exists() or list(out.iterdir()) == []
     emulator.faults.cut_download_after = None
-    result = await actions.export_video()
+    result = await actions.export()
     assert result.path and Path(result.path).stat().st_size == emulator.faults.render_size_bytes
 
 

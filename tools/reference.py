@@ -35,12 +35,12 @@ async def generate() -> str:
     from mcp import Client
 
     from nemo_mcp.config import load_settings
-    from nemo_mcp.server import NemoServer
+    from nemo_mcp.server import build_server
 
     with tempfile.TemporaryDirectory() as tmp:
         # Nothing is called: listing needs no API, so any base URL will do.
-        server = NemoServer(load_settings({"NEMO_STATE_DIR": tmp, "NEMO_API_BASE": "http://127.0.0.1:9"}))
-        async with Client(server.mcp, mode="legacy") as client:
+        server = build_server(load_settings({"NEMO_STATE_DIR": tmp, "NEMO_API_BASE": "http://127.0.0.1:9"}))
+        async with Client(server, mode="legacy") as client:
             tools = (await client.list_tools()).tools
             templates = (await client.list_resource_templates()).resource_templates
             resources = (await client.list_resources()).resources

@@ -58,6 +58,8 @@ VARIABLES: tuple[Variable, ...] = (
 @dataclass(frozen=True)
 class Settings:
     token: str | None = field(default=None, repr=False)
+    # The local backend's per-install key: the bearer of every request when it answers (not from the env).
+    backend_secret: str | None = field(default=None, repr=False)
     api_base: str = DEFAULT_API_BASE
     backend: str = "cloud"
     state_dir: Path = field(default_factory=lambda: _default_state_dir())

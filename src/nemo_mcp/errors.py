@@ -1,14 +1,37 @@
 """Every failure nemo-mcp reports, each with a message a user can act on.
 
-The MCP layer relays ``str(error)`` as the tool error text, so every message
-here is written for the person in front of the assistant: what happened and
-what to do next. No message may ever contain a token.
+The MCP layer relays ``str(error)`` as the tool error text (the CLI prints it), so every message
+here is written for the person in front of the assistant: what happened and what to do next.
+No message may ever contain a token. The tree:
+
+    NemoError
+    ├── ConfigError            a setting in the environment is unusable (names the variable)
+    ├── InvalidInput           a tool argument was refused before anything was sent
+    ├── TokenExpired           1001 on an anonymous token: renewed and retried, rarely seen
+    ├── InvalidUserToken       1001 on NEMO_TOKEN: only the user can fix it
+    ├── SessionNotFound        1002: the project is gone on the server
+    ├── SessionReset           ... and so a new empty one is now current
+    ├── OutOfCredits           2001, with the registration link for anonymous users
+    ├── UnsupportedFile        4001
+    ├── FileTooLarge           4002
+    ├── MissingClientId        400 on the token endpoint: a new client id, one retry
+    ├── PlanLimit              402: exports blocked on the plan
+    ├── RateLimited            429 that outlasted the one retry
+    ├── ServiceUnavailable     5xx and connection failures that outlasted the retries
+    ├── ProtocolError          an answer nemo-mcp could not read
+    ├── ApiError               any other error code, with the API's own message
+    ├── StreamDropped          the instruction stream broke before it ended
+    ├── RenderFailed           the export failed (names the render)
+    ├── RenderTimeout          the export did not finish in time (names the render)
+    ├── DownloadFailed         the video could not be saved; nothing was left behind
+    └── NotExportable          the timeline is empty
+
+Anything else that escapes is a bug: the MCP layer logs it and says "internal error".
 """
 
 from __future__ import annotations
 
-ACCEPTED_FORMATS = "video: mp4, mov, avi, webm, mkv; image: jpg, jpeg, png, gif, webp; audio: mp3, wav, m4a, aac"
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+from nemo_mcp.draft.media import ACCEPTED_FORMATS, MAX_UPLOAD_TEXT
 
 
 class NemoError(Exception):
@@ -59,6 +82,20 @@ class SessionNotFound(NemoError):
     default_message = "The NemoVideo session was not found; its timeline and uploads are gone."
 
 
+class SessionReset(NemoError):
+    """The session was gone (1002); a new empty one is now current."""
+
+    code = 1002
+
+    def __init__(self, old: str, new: str) -> None:
+        self.old_session_id, self.new_session_id = old, new
+        super().__init__(
+            f"The NemoVideo project {old} has expired on the server, with its timeline and uploads. "
+            f"A new empty project ({new}) is ready and is now the current one: upload the media again, "
+            "then send the instruction again."
+        )
+
+
 class OutOfCredits(NemoError):
     code = 2001
 
@@ -82,7 +119,9 @@ class UnsupportedFile(NemoError):
 
 class FileTooLarge(NemoError):
     code = 4002
-    default_message = "The file is larger than NemoVideo's 200 MB limit. Compress or trim it, then upload it again."
+    default_message = (
+        f"The file is larger than NemoVideo's {MAX_UPLOAD_TEXT} limit. Compress or trim it, then upload it again."
+    )
 
 
 class MissingClientId(NemoError):
@@ -123,10 +162,6 @@ class StreamDropped(NemoError):
     """The instruction stream broke before it ended; the agent may still be working."""
 
     default_message = "The connection to the NemoVideo editor dropped before it finished."
-
-
-class StreamTimeout(NemoError):
-    default_message = "The NemoVideo editor did not finish in time."
 
 
 class RenderFailed(NemoError):

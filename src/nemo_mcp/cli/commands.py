@@ -1,23 +1,23 @@
-"""The human commands (``nemo-mcp credits``, ``upload``, ``say``, ``state``, ``export``, ``doctor``).
+"""The human commands (``nemo-mcp credits``, ``upload``, ``say``, ``state``, ``export``, ``new-session``).
 
-They drive the same :class:`~nemo_mcp.core.workflow.Actions` as the MCP tools, with
-a progress display on stderr for people, or ``--json`` for scripts (the
-result model on stdout, nothing else there).
+They drive the same :class:`~nemo_mcp.core.workflow.Workflow` as the MCP tools and print the
+same words (each result's ``text()``), with a progress display on stderr for people, or
+``--json`` for scripts (the result model on stdout, nothing else there).
 """
 
 from __future__ import annotations
 
-import contextlib
+import argparse
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
-
-from pydantic import BaseModel
+from collections.abc import Awaitable, Callable
 
 from nemo_mcp.config import Settings
-from nemo_mcp.core.connect import open_client
-from nemo_mcp.core.workflow import Actions, Report
+from nemo_mcp.core.connect import open_workflow
+from nemo_mcp.core.workflow import Progress, Workflow
 from nemo_mcp.errors import NemoError
+from nemo_mcp.results import Result
+
+Command = Callable[[Workflow, argparse.Namespace, Progress], Awaitable[Result]]
 
 
 class Display:
@@ -57,25 +57,60 @@ class Display:
         self.progress.__exit__(None, None, None)
 
 
-@contextlib.asynccontextmanager
-async def _actions(settings: Settings) -> AsyncIterator[Actions]:
-    async with open_client(settings, platform="terminal") as client:
-        yield Actions(client)
+async def _credits(workflow: Workflow, args: argparse.Namespace, progress: Progress) -> Result:
+    return await workflow.get_credits()
 
 
-async def run(
-    settings: Settings,
-    as_json: bool,
-    work: Callable[[Actions, Report], Awaitable[BaseModel]],
-    describe: Callable[[Any], str],
-) -> tuple[int, str]:
-    """Run one action: (exit code, what to print). Errors are one line for stderr, exit code 1."""
+async def _upload(workflow: Workflow, args: argparse.Namespace, progress: Progress) -> Result:
+    plan = workflow.admit_upload(args.files, args.url, None)
+    sid = await workflow.resolve_session(args.session)
+    return await workflow.upload_media(plan, sid, progress)
+
+
+async def _say(workflow: Workflow, args: argparse.Namespace, progress: Progress) -> Result:
+    text = workflow.check_instruction(args.instruction)
+    sid = await workflow.resolve_session(args.session)
+    return await workflow.send_instruction(text, sid, progress)
+
+
+async def _state(workflow: Workflow, args: argparse.Namespace, progress: Progress) -> Result:
+    return await workflow.get_state(args.session)
+
+
+async def _export(workflow: Workflow, args: argparse.Namespace, progress: Progress) -> Result:
+    quality = workflow.check_quality(args.quality)
+    sid = await workflow.resolve_session(args.session)
+    return await workflow.export_video(sid, quality, not args.no_download, progress)
+
+
+async def _new_session(workflow: Workflow, args: argparse.Namespace, progress: Progress) -> Result:
+    return await workflow.new_session(args.language)
+
+
+COMMANDS: dict[str, Command] = {
+    "credits": _credits,
+    "upload": _upload,
+    "say": _say,
+    "state": _state,
+    "export": _export,
+    "new-session": _new_session,
+}
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> tuple[int, str, str]:
+    """Run one command: (exit code, stdout, stderr). An error is one line on stderr, exit code 1."""
+    if args.command == "doctor":
+        from nemo_mcp.cli import doctor
+
+        diagnosis = await doctor.diagnose(settings)
+        text = diagnosis.model_dump_json(indent=2) if args.json else doctor.render(diagnosis)
+        return (0 if diagnosis.healthy else 1), text, ""
     try:
-        async with _actions(settings) as actions:
-            with Display(quiet=as_json) as display:
-                result = await work(actions, display.report)
+        async with open_workflow(settings, platform="terminal") as workflow:
+            with Display(quiet=args.json) as display:
+                result = await COMMANDS[args.command](workflow, args, display.report)
     except NemoError as exc:
-        return 1, f"nemo-mcp: {exc}"
-    if as_json:
-        return 0, json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False)
-    return 0, describe(result)
+        return 1, "", f"nemo-mcp: {exc}"
+    if args.json:
+        return 0, json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False), ""
+    return 0, result.text(), ""

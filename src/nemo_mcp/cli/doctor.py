@@ -11,9 +11,9 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel
 
-from nemo_mcp.cloud.store import STATE_FILE
+from nemo_mcp.cloud.store import DB_FILE
 from nemo_mcp.config import Settings
-from nemo_mcp.core.connect import open_client
+from nemo_mcp.core.connect import open_workflow
 from nemo_mcp.errors import NemoError
 
 Verdict = Literal["ok", "warn", "fail"]
@@ -25,7 +25,7 @@ class Check(BaseModel):
     detail: str
 
 
-class Report(BaseModel):
+class Diagnosis(BaseModel):
     checks: list[Check]
 
     @property
@@ -43,7 +43,7 @@ def _dir_check(name: str, path: Path, private: bool) -> Check:
         return Check(name=name, verdict="fail", detail=f"{path} is not writable ({exc.strerror or exc})")
     if private:
         mode = stat.S_IMODE(path.stat().st_mode)
-        state = path / STATE_FILE
+        state = path / DB_FILE
         if mode & 0o077:
             return Check(
                 name=name, verdict="warn", detail=f"{path} is readable by others (mode {mode:o}); chmod 700 it"
@@ -53,7 +53,7 @@ def _dir_check(name: str, path: Path, private: bool) -> Check:
     return Check(name=name, verdict="ok", detail=str(path))
 
 
-async def diagnose(settings: Settings) -> Report:
+async def diagnose(settings: Settings) -> Diagnosis:
     checks = [
         Check(name="configuration", verdict="ok", detail=f"backend {settings.backend}, API {settings.api_base}"),
         _dir_check("state dir", settings.state_dir, private=True),
@@ -64,22 +64,33 @@ async def diagnose(settings: Settings) -> Report:
     else:
         checks.append(await _reachable(settings.api_base))
     if checks[-1].verdict == "fail":
-        return Report(checks=checks)
+        return Diagnosis(checks=checks)
     try:
-        async with open_client(settings, platform="terminal") as client:
-            started = time.monotonic()
-            credits = await client.credits()
-            took = (time.monotonic() - started) * 1000
-            who = "your NEMO_TOKEN" if settings.token else f"anonymous token ({client.tokens.user_id})"
-            checks.append(Check(name="token", verdict="ok", detail=f"{who} accepted ({took:.0f} ms)"))
-            verdict: Verdict = "ok" if credits.available > 0 else "warn"
-            detail = f"{credits.available:g} available, {credits.frozen:g} reserved"
-            if credits.available <= 0:
-                detail += "; instructions will fail until you top up (exports stay free)"
-            checks.append(Check(name="credits", verdict=verdict, detail=detail))
+        async with open_workflow(settings, platform="terminal") as workflow:
+            if workflow.offline:
+                checks.append(
+                    Check(name="local backend", verdict="ok", detail=f"serving at {workflow.settings.api_base}")
+                )
+                checks.append(Check(name="credits", verdict="ok", detail="offline editing is free"))
+            else:
+                started = time.monotonic()
+                credits = await workflow.get_credits()
+                took = (time.monotonic() - started) * 1000
+                who = "your NEMO_TOKEN" if settings.token else f"{credits.account} token"
+                checks.append(Check(name="token", verdict="ok", detail=f"{who} accepted ({took:.0f} ms)"))
+                available = credits.available or 0
+                verdict: Verdict = "ok" if available > 0 else "warn"
+                detail = f"{available:g} available, {credits.frozen or 0:g} reserved"
+                if available <= 0:
+                    detail += "; instructions will fail until you top up (exports stay free)"
+                checks.append(Check(name="credits", verdict=verdict, detail=detail))
+            # Read last: opening the store and the backend is what finds damaged state.
+            await workflow.store.current_session()
+            for warning in workflow.warnings():
+                checks.append(Check(name="saved state", verdict="warn", detail=warning))
     except NemoError as exc:
         checks.append(Check(name="token", verdict="fail", detail=str(exc)))
-    return Report(checks=checks)
+    return Diagnosis(checks=checks)
 
 
 def _ffmpeg_check() -> Check:
@@ -105,7 +116,7 @@ async def _reachable(base: str) -> Check:
     return Check(name="API reachable", verdict="ok", detail=f"{base} answered HTTP {answer.status_code}")
 
 
-def render(report: Report) -> str:
+def render(report: Diagnosis) -> str:
     marks = {"ok": "✓", "warn": "!", "fail": "✗"}
     lines = [f"{marks[c.verdict]} {c.name}: {c.detail}" for c in report.checks]
     lines.append("All good." if report.healthy else "Something needs fixing (✗ above).")

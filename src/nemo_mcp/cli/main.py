@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nemo_mcp import __version__
 
@@ -110,12 +110,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import signal
+    import anyio
 
-    from nemo_mcp.core.connect import serving
     from nemo_mcp.errors import NemoError
-
-    signal.signal(signal.SIGTERM, lambda *_: _terminate(settings))
 
     if args.transport == "streamable-http" and args.host not in ("127.0.0.1", "localhost", "::1"):
         logging.getLogger("nemo_mcp").warning(
@@ -123,32 +120,65 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             "port can use your NemoVideo account and read the files this user can. Prefer 127.0.0.1.",
             args.host,
         )
+    refused: list[BaseException] = []
     try:
-        with serving(settings) as served:
-            from nemo_mcp.server import NemoServer
-
-            server = NemoServer(served)
-            if args.transport == "stdio":
-                server.mcp.run()
-            else:
-                server.mcp.run("streamable-http", host=args.host, port=args.port)
-    except NemoError as exc:
-        print(f"nemo-mcp: {exc}", file=sys.stderr)
+        anyio.run(_run_server, args, settings)
+    except* NemoError as group:
+        # Raised while starting (the local backend without ffmpeg, say), inside the SDK's task groups.
+        refused.extend(_leaves(group))
+    if refused:
+        print(f"nemo-mcp: {refused[0]}", file=sys.stderr)
         return 2
     return 0
 
 
-def _terminate(settings: Settings) -> None:
-    """SIGTERM, as hosts stop stdio servers. An ffmpeg render can outlive us as an orphan (its
-    progress pipe does not always end it), so kill those first; then go at once, as the default
-    handler would (a clean exit would wait for the thread blocked on stdin)."""
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+async def _run_server(args: argparse.Namespace, settings: Settings) -> None:
+    """Serve until the client goes or a signal comes; then shut down in order, then exit.
+
+    SIGTERM (how hosts stop stdio servers) and Ctrl-C end the server's lifespan: running jobs
+    are cancelled, renders and downloads cleaned up, the backend stopped. On stdio the SDK's
+    stdin reader sits in a thread nothing can interrupt, so once that cleanup is done the
+    process leaves at once rather than wait for a line that never comes.
+    """
     import os
+    import signal
 
-    if settings.backend == "local":
-        from nemo_mcp.local.render import kill_running
+    import anyio
 
-        kill_running()
-    os._exit(0)
+    from nemo_mcp.server import build_server
+
+    closed = anyio.Event()
+    server = build_server(settings, on_close=closed.set)
+    if args.transport != "stdio":
+        # uvicorn turns SIGTERM and Ctrl-C into its own orderly shutdown.
+        await server.run_streamable_http_async(host=args.host, port=args.port)
+        return
+
+    async with anyio.create_task_group() as group:
+
+        async def stop_on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for _ in signals:
+                    break
+            group.cancel_scope.cancel()
+            with anyio.CancelScope(shield=True), anyio.move_on_after(SHUTDOWN_SECONDS):
+                await closed.wait()
+            logging.getLogger("nemo_mcp").info("Stopped.")
+            os._exit(0)
+
+        group.start_soon(stop_on_signal)
+        await server.run_stdio_async()
+        group.cancel_scope.cancel()
+
+
+# The longest an orderly shutdown may take before the process leaves anyway.
+SHUTDOWN_SECONDS = 10.0
 
 
 def _human(args: argparse.Namespace, settings: Settings) -> int:
@@ -156,45 +186,11 @@ def _human(args: argparse.Namespace, settings: Settings) -> int:
 
     from nemo_mcp.cli import commands
 
-    if args.command == "doctor":
-        from nemo_mcp.cli import doctor
-
-        report = anyio.run(doctor.diagnose, settings)
-        if args.json:
-            print(report.model_dump_json(indent=2))
-        else:
-            print(doctor.render(report))
-        return 0 if report.healthy else 1
-    session = getattr(args, "session", None)
-    jobs: dict[str, tuple[Any, Any]] = {
-        "credits": (
-            lambda a, r: a.get_credits(),
-            lambda c: (
-                f"{c.available:g} credits available ({c.frozen:g} reserved, {c.total:g} total)"
-                + (f"\nRegister for more: {c.register_url}" if c.register_url else "")
-            ),
-        ),
-        "upload": (
-            lambda a, r: a.upload_media(args.files, args.url, session, report=r),
-            lambda u: "\n".join(f"uploaded {i.name} ({i.kind})" for i in u.uploaded) + f"\nproject {u.session_id}",
-        ),
-        "say": (
-            lambda a, r: a.send_instruction(args.instruction, session, report=r),
-            lambda i: "\n\n".join(p for p in (i.reply, i.note, i.timeline) if p),
-        ),
-        "state": (lambda a, r: a.get_state(session), lambda s: s.summary),
-        "export": (
-            lambda a, r: a.export_video(session, args.quality, not args.no_download, report=r),
-            lambda e: e.path or e.url or "",
-        ),
-        "new-session": (
-            lambda a, r: a.new_session(args.language),
-            lambda n: f"new project {n.session_id} is now current",
-        ),
-    }
-    work, describe = jobs[args.command]
-    code, text = anyio.run(commands.run, settings, args.json, work, describe)
-    print(text, file=sys.stderr if code else sys.stdout)
+    code, out, err = anyio.run(commands.run, args, settings)
+    if out:
+        print(out)
+    if err:
+        print(err, file=sys.stderr)
     return code
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from nemo_mcp import errors
+from nemo_mcp.draft.rawjson import member_text
 from nemo_mcp.errors import NemoError, ProtocolError
 from nemo_mcp.lenient import ident, int_code
 
@@ -161,8 +162,9 @@ def _find_url(body: Any) -> str | None:
 def parse_json(text: str) -> Any:
     try:
         return json.loads(text) if text.strip() else {}
-    except ValueError:
-        raise ProtocolError("NemoVideo sent an answer that is not JSON.") from None
+    except (ValueError, RecursionError):
+        # RecursionError: JSON nested deeper than Python's parser goes is no answer we can use.
+        raise ProtocolError("NemoVideo sent an answer that is not JSON nemo-mcp can read.") from None
 
 
 def data_of(body: Any) -> dict[str, Any]:
@@ -343,88 +345,9 @@ _DRAFT_PATHS = (("data", "state", "draft"), ("state", "draft"), ("data", "draft"
 
 
 def raw_draft(text: str) -> str | None:
-    """The draft's exact JSON text inside a state answer, or None when there is none.
-
-    Exports must send the draft back exactly as received; re-serialising a
-    parsed copy could change number formats, escapes or duplicate keys.
-    """
+    """The draft's exact JSON text inside a state answer, or None when there is none."""
     for path in _DRAFT_PATHS:
-        span = raw_value(text, path)
+        span = member_text(text, path)
         if span is not None:
             return span
     return None
-
-
-def raw_value(text: str, path: tuple[str, ...]) -> str | None:
-    """The exact text of the value at ``path`` (object keys) in a JSON document."""
-    try:
-        span = _find(text, _skip_ws(text, 0), path)[0]
-    except (ValueError, IndexError):
-        return None
-    return text[span[0] : span[1]] if span else None
-
-
-_WS = " \t\n\r"
-_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
-_decode_string = json.decoder.scanstring  # type: ignore[attr-defined]
-
-
-def _skip_ws(text: str, i: int) -> int:
-    while i < len(text) and text[i] in _WS:
-        i += 1
-    return i
-
-
-def _find(text: str, i: int, path: tuple[str, ...]) -> tuple[tuple[int, int] | None, int]:
-    """Walk the value starting at i: (span of the value at path or None, index after this value)."""
-    end = _skip_value(text, i)
-    if not path:
-        return (i, end), end
-    if text[i] != "{":
-        return None, end
-    found: tuple[int, int] | None = None
-    i = _skip_ws(text, i + 1)
-    while text[i] != "}":
-        key, i = _decode_string(text, i + 1)
-        i = _skip_ws(text, _skip_ws(text, i) + 1)  # past the colon
-        if key == path[0]:
-            # The last duplicate key wins, as in json.loads.
-            found, i = _find(text, i, path[1:])
-        else:
-            i = _skip_value(text, i)
-        i = _skip_ws(text, i)
-        if text[i] == ",":
-            i = _skip_ws(text, i + 1)
-    return found, end
-
-
-def _skip_value(text: str, i: int) -> int:
-    ch = text[i]
-    if ch == '"':
-        return int(_decode_string(text, i + 1)[1])
-    if ch in "{[":
-        close = "}" if ch == "{" else "]"
-        i = _skip_ws(text, i + 1)
-        if text[i] == close:
-            return i + 1
-        while True:
-            if ch == "{":
-                i = _skip_ws(text, _skip_value(text, i))
-                if text[i] != ":":
-                    raise ValueError("colon expected")
-                i = _skip_ws(text, i + 1)
-            i = _skip_ws(text, _skip_value(text, i))
-            if text[i] == ",":
-                i = _skip_ws(text, i + 1)
-            elif text[i] == close:
-                return i + 1
-            else:
-                raise ValueError("comma expected")
-    # NaN and Infinity are not JSON, but json.loads takes them; so must we.
-    for word in ("true", "false", "null", "NaN", "Infinity", "-Infinity"):
-        if text.startswith(word, i):
-            return i + len(word)
-    match = _NUMBER.match(text, i)
-    if not match:
-        raise ValueError("value expected")
-    return match.end()

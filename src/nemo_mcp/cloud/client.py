@@ -14,45 +14,44 @@ Paths and answer shapes live in :mod:`nemo_mcp.cloud.api`.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import logging
 import os
-import re
-import tempfile
-import threading
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextvars import ContextVar
+import secrets
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, Literal, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 import anyio
 import httpx
 
 from nemo_mcp import __version__, errors
-from nemo_mcp.cloud import api, sse
-from nemo_mcp.cloud import transfer as download
+from nemo_mcp.cloud import api, sse, transfer
 from nemo_mcp.cloud.auth import TokenProvider
 from nemo_mcp.cloud.store import StateStore
+from nemo_mcp.cloud.transfer import BytesProgress
 from nemo_mcp.config import Settings
-from nemo_mcp.core.admission import LocalMedia
+from nemo_mcp.draft.media import mime_type
 
 log = logging.getLogger(__name__)
 
-# (done, total) in bytes.
-BytesProgress = Callable[[int, int | None], None]
 # A render status, each poll.
 RenderProgress = Callable[[api.RenderStatus], None]
 
-_CHUNK = 256 * 1024
 # A download whose connection stays silent this long is broken.
 DOWNLOAD_TIMEOUT_SECONDS = 120.0
 
-# The X-Skill-Platform of the current call: the MCP layer sets it from the
-# connected client's name; a context variable, so concurrent clients don't mix.
-platform_var: ContextVar[str | None] = ContextVar("nemo_platform", default=None)
+
+@dataclass(frozen=True)
+class UploadFile:
+    """A local file to send, already admitted (``core.admission``), by its resolved path."""
+
+    path: Path
+    name: str
+    size: int
 
 
 @dataclass
@@ -68,13 +67,6 @@ class SessionState:
     raw: dict[str, Any] = field(repr=False)
 
 
-@dataclass
-class InstructionOutcome:
-    reply: str
-    tool_calls: list[sse.ToolCall]
-    textless: bool
-
-
 class NemoClient:
     def __init__(
         self,
@@ -85,6 +77,7 @@ class NemoClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
+        self._owns_store = store is None
         self.store = store or StateStore(settings.state_dir, scope_of(settings))
         self.tokens = TokenProvider(settings, self.store)
         self.platform = platform
@@ -100,6 +93,14 @@ class NemoClient:
     def __repr__(self) -> str:
         return f"NemoClient(api_base={self.settings.api_base!r}, platform={self.platform!r})"
 
+    def for_platform(self, platform: str) -> NemoClient:
+        """This client, sending ``platform`` as X-Skill-Platform (the same connections and token)."""
+        if platform == self.platform:
+            return self
+        other = copy.copy(self)
+        other.platform = platform
+        return other
+
     async def __aenter__(self) -> NemoClient:
         return self
 
@@ -108,6 +109,8 @@ class NemoClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._owns_store:
+            self.store.close()
 
     # -- the request policy ----------------------------------------------------------------------
 
@@ -115,7 +118,7 @@ class NemoClient:
         return {
             "X-Skill-Source": self.settings.skill_source,
             "X-Skill-Version": __version__,
-            "X-Skill-Platform": platform_var.get() or self.platform,
+            "X-Skill-Platform": self.platform,
         }
 
     async def _request_token(self, client_id: str) -> api.AnonymousToken:
@@ -168,6 +171,14 @@ class NemoClient:
             return f"{self.settings.web_url}/register?bind={user_id}"
         return None
 
+    def account(self) -> tuple[Literal["anonymous", "registered", "offline"], str | None]:
+        """Whose account the calls use, and where an anonymous user registers to keep the project."""
+        kind = self.tokens.kind
+        if kind == "local":
+            return "offline", None
+        url = None if kind == "user" else self.register_url()
+        return ("anonymous" if url else "registered"), url
+
     # -- endpoints ---------------------------------------------------------------------------------
 
     async def ensure_token(self) -> None:
@@ -199,24 +210,19 @@ class NemoClient:
         )
 
     async def upload_files(
-        self, session_id: str, files: list[LocalMedia], on_bytes: BytesProgress | None = None
+        self, session_id: str, files: list[UploadFile], on_bytes: BytesProgress | None = None
     ) -> list[api.UploadedFile]:
         """Stream local files as multipart ``files``; memory stays flat whatever their size."""
-        total = sum(f.size for f in files)
-        counter = _ByteCounter(total, on_bytes)
-
-        def body() -> dict[str, Any]:
-            counter.reset()
-            return {"files": [("files", (f.name, _CountingReader(f.path, counter), _mime(f))) for f in files]}
-
+        counter = transfer.ByteCounter(sum(f.size for f in files), on_bytes)
         timeout = httpx.Timeout(60.0, connect=10.0, write=300.0, read=300.0)
-        with _closing_readers() as track:
+        with transfer.open_readers(counter) as reader:
+
+            def body() -> dict[str, Any]:
+                counter.reset()
+                return {"files": [("files", (f.name, reader(f.path), mime_type(f.name))) for f in files]}
+
             answer = await self._call(
-                "POST",
-                api.upload_path(session_id),
-                idempotent=False,
-                body=lambda: track(body()),
-                http_timeout=timeout,
+                "POST", api.upload_path(session_id), idempotent=False, body=body, http_timeout=timeout
             )
         return api.parse_upload(api.data_of(answer.body))
 
@@ -335,29 +341,33 @@ class NemoClient:
     ) -> tuple[Path, int]:
         """Stream the export into ``output_dir`` under a new name; returns (path, size).
 
-        The bytes go to a hidden temp file that is linked to the final name only
-        when complete, so an interrupted download never leaves a partial file
-        under a real name, and no existing file is ever overwritten.
+        The bytes go to a hidden part file that is linked to the final name only when
+        complete, so an interrupted download never leaves a partial file under a real name,
+        and no existing file is ever overwritten.
         """
         url, headers = self._download_request(render)
+        part = output_dir / f"{transfer.PART_PREFIX}{secrets.token_hex(8)}{transfer.PART_SUFFIX}"
         try:
             # Local metadata calls: too quick to be worth a worker thread.
             output_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
-            _sweep_stale_parts(output_dir)
-            fd, tmp_name = tempfile.mkstemp(prefix=PART_PREFIX, suffix=PART_SUFFIX, dir=output_dir)
+            transfer.sweep_stale_parts(output_dir)
+            # 0o666 and the umask, like any download: the video is the user's to share, not a secret.
+            fd = os.open(part, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
         except OSError as exc:
             raise errors.DownloadFailed(
                 f"Cannot write to the output folder {output_dir} ({exc.strerror or exc}). "
                 "Set NEMO_OUTPUT_DIR to a writable folder, then export again."
             ) from None
-        tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
                 size = await self._stream_to(url, headers, out, on_bytes)
-            return place_file(tmp, output_dir, filename), size
+            try:
+                return transfer.place_file(part, output_dir, filename), size
+            except transfer.PlaceError as exc:
+                raise errors.DownloadFailed(str(exc)) from None
         finally:
             with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()  # noqa: ASYNC240
+                part.unlink()
 
     def _download_request(self, render: api.RenderStatus) -> tuple[str, dict[str, str] | None]:
         base = self.settings.api_base + "/"
@@ -379,8 +389,10 @@ class NemoClient:
             if send_auth:
                 request_headers |= (await self._auth_headers())[1]
             try:
-                done, total = await _fetch_in_thread(url, request_headers, out, on_bytes)
-            except download.StatusError as exc:
+                done, total = await transfer.fetch_in_thread(
+                    url, request_headers, out, on_bytes, DOWNLOAD_TIMEOUT_SECONDS
+                )
+            except transfer.StatusError as exc:
                 _, error = _read_answer(exc.status, exc.body)
                 if isinstance(error, errors.TokenExpired) and send_auth and attempt == 0:
                     await self._renew(request_headers.get("Authorization", "")[7:])
@@ -389,12 +401,12 @@ class NemoClient:
                     f"Downloading the exported video failed (HTTP {exc.status}); no file was kept. "
                     "Export again to retry."
                 ) from None
-            except download.NetworkError:
+            except transfer.NetworkError:
                 raise errors.DownloadFailed(
                     "The connection broke while downloading the exported video; no file was kept. "
                     "Export again to retry."
                 ) from None
-            except download.WriteError as exc:
+            except transfer.WriteError as exc:
                 raise errors.DownloadFailed(
                     f"Could not write the video to disk ({exc}); no file was kept. "
                     "Free some space or set NEMO_OUTPUT_DIR, then export again."
@@ -405,26 +417,6 @@ class NemoClient:
                 )
             return done
         raise errors.DownloadFailed()
-
-
-async def _fetch_in_thread(
-    url: str, headers: dict[str, str], out: BinaryIO, on_bytes: BytesProgress | None
-) -> tuple[int, int | None]:
-    """:func:`download.fetch` in a worker thread; progress hops back to the event loop."""
-    cancelled = threading.Event()
-
-    def report(done: int, total: int | None) -> None:
-        if on_bytes is not None and not cancelled.is_set():
-            anyio.from_thread.run_sync(on_bytes, done, total)
-
-    def work() -> tuple[int, int | None]:
-        return download.fetch(url, headers, out, report, cancelled, timeout=DOWNLOAD_TIMEOUT_SECONDS)
-
-    try:
-        # Abandoned on cancel: the caller returns at once, and the thread stops at its next read.
-        return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
-    finally:
-        cancelled.set()
 
 
 class _Answer(NamedTuple):
@@ -461,7 +453,7 @@ class _Policy:
             await self._backoff(error)
             return
         if isinstance(error, errors.OutOfCredits) and not error.register_url:
-            raise errors.OutOfCredits(register_url=self.client.register_url()) from None
+            raise errors.OutOfCredits(register_url=self.client.account()[1]) from None
         raise error
 
     async def transport_failed(self, exc: httpx.TransportError) -> None:
@@ -507,123 +499,6 @@ async def _events(response: httpx.Response) -> AsyncIterator[sse.Event]:
             yield event
     except (httpx.TransportError, httpx.StreamError) as exc:
         raise errors.StreamDropped() from exc
-
-
-def _mime(media: LocalMedia) -> str:
-    ext = media.path.suffix.lower().lstrip(".")
-    return {
-        "jpg": "image/jpeg",
-        "jpeg": "image/jpeg",
-        "png": "image/png",
-        "gif": "image/gif",
-        "webp": "image/webp",
-        "mp4": "video/mp4",
-        "mov": "video/quicktime",
-        "avi": "video/x-msvideo",
-        "webm": "video/webm",
-        "mkv": "video/x-matroska",
-        "mp3": "audio/mpeg",
-        "wav": "audio/wav",
-        "m4a": "audio/mp4",
-        "aac": "audio/aac",
-    }.get(ext, "application/octet-stream")
-
-
-class _ByteCounter:
-    def __init__(self, total: int, on_bytes: BytesProgress | None) -> None:
-        self.total = total
-        self.done = 0
-        self.on_bytes = on_bytes
-
-    def reset(self) -> None:
-        self.done = 0
-
-    def add(self, n: int) -> None:
-        self.done += n
-        if self.on_bytes:
-            self.on_bytes(self.done, self.total)
-
-
-class _CountingReader:
-    """A file httpx streams in chunks, counting the bytes as they go out."""
-
-    def __init__(self, path: Path, counter: _ByteCounter) -> None:
-        self._fh = open(path, "rb")  # noqa: SIM115 - closed by _closing_readers
-        self._counter = counter
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._fh.read(_CHUNK if size is None or size < 0 else max(size, _CHUNK))
-        self._counter.add(len(chunk))
-        return chunk
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._fh.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._fh.tell()
-
-    def fileno(self) -> int:
-        return self._fh.fileno()
-
-    def close(self) -> None:
-        self._fh.close()
-
-
-@contextlib.contextmanager
-def _closing_readers() -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
-    opened: list[_CountingReader] = []
-
-    def track(body: dict[str, Any]) -> dict[str, Any]:
-        for _, (_, reader, _) in body["files"]:
-            opened.append(reader)
-        return body
-
-    try:
-        yield track
-    finally:
-        for reader in opened:
-            reader.close()
-
-
-PART_PREFIX, PART_SUFFIX = ".nemo-", ".part"
-# A download this old was left by a killed process, not one still running.
-STALE_PART_SECONDS = 6 * 3600
-
-
-def _sweep_stale_parts(directory: Path) -> None:
-    now = time.time()
-    for part in directory.glob(f"{PART_PREFIX}*{PART_SUFFIX}"):
-        with contextlib.suppress(OSError):
-            if now - part.stat().st_mtime > STALE_PART_SECONDS:
-                part.unlink()
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-
-
-def safe_filename(stem: str, suffix: str = ".mp4") -> str:
-    """A file name that cannot leave its directory or hide: no separators, no leading dots."""
-    clean = _UNSAFE.sub("-", stem).strip(" .-")[:80] or "nemovideo"
-    return f"{clean}{suffix}"
-
-
-def place_file(tmp: Path, directory: Path, filename: str) -> Path:
-    """Give ``tmp`` its final name in ``directory`` without overwriting anything."""
-    name = safe_filename(Path(filename).stem, Path(filename).suffix or ".mp4")
-    stem, suffix = Path(name).stem, Path(name).suffix
-    for n in range(1, 1000):
-        target = directory / (name if n == 1 else f"{stem} ({n}){suffix}")
-        try:
-            os.link(tmp, target)  # atomic, and fails instead of replacing
-        except FileExistsError:
-            continue
-        except OSError:
-            # File systems without hard links: rename, after checking the name is free.
-            if target.exists():
-                continue
-            os.replace(tmp, target)
-        return target
-    raise errors.DownloadFailed(f"Too many files named {name} in {directory}; clean up and export again.")
 
 
 def scope_of(settings: Settings) -> str:

@@ -1,13 +1,17 @@
-"""What nemo-mcp remembers between runs: client id, token, sessions.
+"""What nemo-mcp remembers between runs: client id, token, known projects and the current one.
 
-One JSON file in the state dir (``state.json``, mode 0600, directory 0700),
-read-modified-written under a file lock so that two server processes sharing
-the dir (two hosts started together) neither lose writes nor both ask for an
-anonymous token. Entries are kept per *scope* (the API base, or ``local``):
-a token for one backend means nothing to another.
+Several processes share the state dir (two hosts started together, the human CLI beside a
+running server), so the state is a SQLite database (``state.db``, WAL, mode 0600 in a 0700
+dir), one transaction per change: nobody's write is lost and nobody reads half of one.
+Entries are kept per *scope* (the API base URL, or ``local``): a token for one backend means
+nothing to another. The anonymous token is fetched by one process at a time through a lease
+row, so two servers starting together ask the API for one token, not two.
 
-A corrupt file is set aside and replaced; an unwritable dir makes the store
-work in memory with a warning. Neither stops the server from starting.
+Every call runs in a worker thread (``anyio.to_thread``): SQLite may wait on another process's
+lock, and the event loop must not. A database that cannot be read is moved aside, a file that
+is not a regular file is never opened, and an unwritable dir makes the store work in memory;
+each case adds a line to ``warnings`` (shown by ``nemo-mcp doctor``) and none of them stops
+the server. ``state.json`` of earlier versions is imported once.
 """
 
 from __future__ import annotations
@@ -16,21 +20,38 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
+import sqlite3
+import stat
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
 
-import filelock
+import anyio
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "state.json"
-LOCK_FILE = "state.lock"
+DB_FILE = "state.db"
+LEGACY_FILE = "state.json"
 MAX_SESSIONS = 200
+BUSY_TIMEOUT_MS = 10_000
+SCHEMA_VERSION = 1
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+    scope TEXT PRIMARY KEY, token TEXT NOT NULL, user_id TEXT, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS token_leases (scope TEXT PRIMARY KEY, holder TEXT NOT NULL, until REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    scope TEXT NOT NULL, session_id TEXT NOT NULL, task_id TEXT, created_at REAL NOT NULL, language TEXT,
+    PRIMARY KEY (scope, session_id));
+CREATE TABLE IF NOT EXISTS current (scope TEXT PRIMARY KEY, session_id TEXT NOT NULL);
+"""
 
 
 @dataclass(frozen=True)
@@ -58,224 +79,298 @@ class StateStore:
     def __init__(self, state_dir: Path, scope: str) -> None:
         self.dir = state_dir
         self.scope = scope
-        self.path = state_dir / STATE_FILE
+        self.path = state_dir / DB_FILE
         self.warnings: list[str] = []
-        self._memory: dict[str, Any] = {}
-        self._writable = self._prepare()
-        self._lock = filelock.FileLock(str(state_dir / LOCK_FILE), timeout=10) if self._writable else None
+        self._lock = threading.Lock()  # one connection, used by one worker thread at a time
+        self._db: sqlite3.Connection | None = None  # opened by the first call, in a worker thread
 
-    def _prepare(self) -> bool:
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with contextlib.suppress(OSError):
-                os.chmod(self.dir, 0o700)
-            probe = self.dir / LOCK_FILE
-            probe.touch(exist_ok=True)
-            if not os.access(self.dir, os.W_OK):
-                raise PermissionError(f"{self.dir} is not writable")
-        except OSError as exc:
-            self._warn(
-                f"State dir {self.dir} is not usable ({exc.strerror or exc}); nemo-mcp keeps its token and "
-                "sessions in memory until it stops. Set NEMO_STATE_DIR to a writable directory."
-            )
-            return False
-        return True
+    def __repr__(self) -> str:
+        return f"StateStore(path={str(self.path)!r}, scope={self.scope!r})"
+
+    # -- opening ----------------------------------------------------------------------------------
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
         log.warning(message)
 
-    # -- file access ------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        if self._lock is None:
-            yield
-            return
+    def _open(self) -> sqlite3.Connection:
         try:
-            self._lock.acquire()
-        except (filelock.Timeout, OSError) as exc:
-            self._warn(f"Could not lock {self.dir / LOCK_FILE} ({exc}); going on without the lock.")
-            yield
-            return
-        try:
-            yield
-        finally:
-            self._lock.release()
-
-    def _read(self) -> dict[str, Any]:
-        if not self._writable:
-            return json.loads(json.dumps(self._memory)) if self._memory else {}
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {}
+            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with contextlib.suppress(OSError):
+                os.chmod(self.dir, 0o700)
+            if not os.access(self.dir, os.W_OK):
+                raise PermissionError(f"{self.dir} is not writable")
         except OSError as exc:
-            self._warn(f"Could not read {self.path} ({exc.strerror or exc}); starting from an empty state.")
-            return {}
+            return self._in_memory(f"State dir {self.dir} is not usable ({exc.strerror or exc})")
         try:
-            data = json.loads(text)
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            info = None
+        except OSError as exc:
+            return self._in_memory(f"Cannot read {self.path} ({exc.strerror or exc})")
+        if info is not None and not stat.S_ISREG(info.st_mode):
+            return self._in_memory(f"{self.path} is not a regular file, so nemo-mcp will not open it")
+        fresh = info is None
+        if fresh:
+            # Created 0600 before SQLite opens it (its -wal and -shm files copy the mode): the token
+            # must never be readable by other users, not even for an instant.
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        try:
+            db = self._connect(str(self.path))
+        except sqlite3.DatabaseError as exc:
+            aside = self._move_aside(self.path)
+            self._warn(f"{self.path} could not be read ({exc}); it was moved to {aside} and a new one started.")
+            fresh = True
+            try:
+                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                db = self._connect(str(self.path))
+            except (OSError, sqlite3.Error) as again:
+                return self._in_memory(f"Cannot create {self.path} ({again})")
+        except sqlite3.Error as exc:
+            return self._in_memory(f"Cannot open {self.path} ({exc})")
+        with contextlib.suppress(OSError):
+            os.chmod(self.path, 0o600)
+        if fresh:
+            self._import_legacy(db)
+        return db
+
+    def _in_memory(self, why: str) -> sqlite3.Connection:
+        self._warn(
+            f"{why}; nemo-mcp keeps its token and projects in memory until it stops. "
+            "Set NEMO_STATE_DIR to a writable directory."
+        )
+        return self._connect(":memory:")
+
+    @staticmethod
+    def _connect(target: str) -> sqlite3.Connection:
+        db = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if target != ":memory:":
+                db.execute("PRAGMA journal_mode = WAL")
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    def _move_aside(path: Path) -> str:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+        return aside.name
+
+    def _import_legacy(self, db: sqlite3.Connection) -> None:
+        """Bring over what ``state.json`` of earlier versions knew; what cannot be read is set aside."""
+        legacy = self.dir / LEGACY_FILE
+        try:
+            info = os.stat(legacy)
+        except OSError:
+            return
+        if not stat.S_ISREG(info.st_mode):
+            self._warn(f"{legacy} is not a regular file; it was left alone and not read.")
+            return
+        try:
+            data = json.loads(legacy.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("not an object")
-        except ValueError:
-            aside = self.path.with_name(f"{STATE_FILE}.corrupt-{int(time.time())}")
-            with contextlib.suppress(OSError):
-                os.replace(self.path, aside)
-            self._warn(f"{self.path} was corrupt; it was moved to {aside.name} and a new one started.")
-            return {}
-        return data
-
-    def _write(self, data: dict[str, Any]) -> None:
-        if not self._writable:
-            self._memory = data
+        except (OSError, ValueError, UnicodeDecodeError):
+            aside = self._move_aside(legacy)
+            self._warn(f"{legacy} was corrupt; it was moved to {aside} and a new state was started.")
             return
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=self.dir)
+        skipped = _import_json(db, data)
+        if skipped:
+            self._warn(f"{legacy}: {skipped} entries of the wrong shape were not imported.")
+        with contextlib.suppress(OSError):
+            os.replace(legacy, legacy.with_name(f"{LEGACY_FILE}.migrated"))
+
+    # -- access ---------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._db is None:
+                self._db = self._open()
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    os.fchmod(fh.fileno(), 0o600)
-                    json.dump(data, fh, indent=1, sort_keys=True)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
+                yield db
             except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+                db.execute("ROLLBACK")
                 raise
-        except OSError as exc:
-            self._warn(f"Could not save {self.path} ({exc.strerror or exc}); keeping state in memory.")
-            self._writable = False
-            self._lock = None
-            self._memory = data
+            db.execute("COMMIT")
 
-    def _update(self, change: Callable[[dict[str, Any]], Any]) -> Any:
-        with self._locked():
-            data = self._read()
-            result = change(data)
-            self._write(data)
-            return result
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def in_thread() -> T:
+            with self._transaction() as db:
+                return work(db)
 
-    def _scoped(self, data: dict[str, Any]) -> dict[str, Any]:
-        scopes = data.setdefault("scopes", {})
-        if not isinstance(scopes, dict):
-            scopes = data["scopes"] = {}
-        entry = scopes.setdefault(self.scope, {})
-        if not isinstance(entry, dict):
-            entry = scopes[self.scope] = {}
-        return entry
+        return await anyio.to_thread.run_sync(in_thread)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     # -- client id ---------------------------------------------------------------------------------
 
-    def client_id(self, fixed: str | None = None) -> str:
+    async def client_id(self, fixed: str | None = None) -> str:
         if fixed:
             return fixed
 
-        def ensure(data: dict[str, Any]) -> str:
-            value = data.get("client_id")
-            if not isinstance(value, str) or not 0 < len(value) <= 64:
-                value = data["client_id"] = str(uuid.uuid4())
-            return value
+        def ensure(db: sqlite3.Connection) -> str:
+            row = db.execute("SELECT value FROM settings WHERE key = 'client_id'").fetchone()
+            if row and 0 < len(row[0]) <= 64:
+                return str(row[0])
+            return _set_client_id(db)
 
-        return str(self._update(ensure))
+        return await self._run(ensure)
 
-    def new_client_id(self) -> str:
-        def renew(data: dict[str, Any]) -> str:
-            data["client_id"] = str(uuid.uuid4())
-            return str(data["client_id"])
-
-        return str(self._update(renew))
+    async def new_client_id(self) -> str:
+        return await self._run(_set_client_id)
 
     # -- token -------------------------------------------------------------------------------------
 
-    def cached_token(self) -> CachedToken | None:
-        with self._locked():
-            entry = self._scoped(self._read())
-        return _token_from(entry.get("token"))
+    async def cached_token(self) -> CachedToken | None:
+        def read(db: sqlite3.Connection) -> CachedToken | None:
+            row = db.execute("SELECT token, user_id, expires_at FROM tokens WHERE scope = ?", (self.scope,)).fetchone()
+            return CachedToken(row[0], row[1], float(row[2])) if row else None
 
-    @contextlib.contextmanager
-    def token_lock(self) -> Iterator[None]:
-        """Held while asking for a token, so that a second process waits and reuses it."""
-        with self._locked():
-            yield
+        return await self._run(read)
 
-    def cached_token_unlocked(self) -> CachedToken | None:
-        return _token_from(self._scoped(self._read()).get("token"))
+    async def save_token(self, token: CachedToken) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)",
+                (self.scope, token.token, token.user_id, token.expires_at),
+            )
+        )
 
-    def save_token_unlocked(self, token: CachedToken | None) -> None:
-        data = self._read()
-        entry = self._scoped(data)
-        if token is None:
-            entry.pop("token", None)
-        else:
-            entry["token"] = {"token": token.token, "user_id": token.user_id, "expires_at": token.expires_at}
-        self._write(data)
+    async def claim_token_lease(self, holder: str, seconds: float) -> bool:
+        """True when ``holder`` may fetch a token now: nobody else holds an unexpired lease."""
+
+        def claim(db: sqlite3.Connection) -> bool:
+            row = db.execute("SELECT holder, until FROM token_leases WHERE scope = ?", (self.scope,)).fetchone()
+            now = time.time()
+            if row and row[0] != holder and row[1] > now:
+                return False
+            db.execute("INSERT OR REPLACE INTO token_leases VALUES (?, ?, ?)", (self.scope, holder, now + seconds))
+            return True
+
+        return await self._run(claim)
+
+    async def release_token_lease(self, holder: str) -> None:
+        await self._run(
+            lambda db: db.execute("DELETE FROM token_leases WHERE scope = ? AND holder = ?", (self.scope, holder))
+        )
 
     # -- sessions ----------------------------------------------------------------------------------
 
-    def current_session(self) -> str | None:
-        with self._locked():
-            value = self._scoped(self._read()).get("current_session")
-        return value if isinstance(value, str) else None
+    async def current_session(self) -> str | None:
+        def read(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT session_id FROM current WHERE scope = ?", (self.scope,)).fetchone()
+            return str(row[0]) if row else None
 
-    def sessions(self) -> list[KnownSession]:
-        with self._locked():
-            raw = self._scoped(self._read()).get("sessions")
-        return [s for s in map(_session_from, raw if isinstance(raw, list) else []) if s is not None]
+        return await self._run(read)
 
-    def add_session(self, session: KnownSession, make_current: bool = True) -> None:
-        def add(data: dict[str, Any]) -> None:
-            entry = self._scoped(data)
-            raw = entry.get("sessions")
-            items = [s for s in (raw if isinstance(raw, list) else []) if isinstance(s, dict)]
-            items = [s for s in items if s.get("session_id") != session.session_id]
-            items.append(
-                {
-                    "session_id": session.session_id,
-                    "task_id": session.task_id,
-                    "created_at": session.created_at,
-                    "language": session.language,
-                }
-            )
-            entry["sessions"] = items[-MAX_SESSIONS:]
+    async def sessions(self) -> list[KnownSession]:
+        def read(db: sqlite3.Connection) -> list[KnownSession]:
+            rows = db.execute(
+                "SELECT session_id, task_id, created_at, language FROM sessions WHERE scope = ? ORDER BY created_at",
+                (self.scope,),
+            ).fetchall()
+            return [KnownSession(r[0], r[1], float(r[2]), r[3]) for r in rows]
+
+        return await self._run(read)
+
+    async def add_session(self, session: KnownSession, make_current: bool = True) -> None:
+        def add(db: sqlite3.Connection) -> None:
+            _add_session(db, self.scope, session)
             if make_current:
-                entry["current_session"] = session.session_id
+                db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (self.scope, session.session_id))
 
-        self._update(add)
+        await self._run(add)
 
-    def forget_session(self, session_id: str) -> None:
-        def forget(data: dict[str, Any]) -> None:
-            entry = self._scoped(data)
-            raw = entry.get("sessions")
-            if isinstance(raw, list):
-                entry["sessions"] = [s for s in raw if not (isinstance(s, dict) and s.get("session_id") == session_id)]
-            if entry.get("current_session") == session_id:
-                entry.pop("current_session", None)
+    async def forget_session(self, session_id: str) -> None:
+        def forget(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM sessions WHERE scope = ? AND session_id = ?", (self.scope, session_id))
+            db.execute("DELETE FROM current WHERE scope = ? AND session_id = ?", (self.scope, session_id))
 
-        self._update(forget)
+        await self._run(forget)
 
-    def set_current(self, session_id: str) -> None:
-        self._update(lambda data: self._scoped(data).__setitem__("current_session", session_id))
+    async def set_current(self, session_id: str) -> None:
+        await self._run(lambda db: db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (self.scope, session_id)))
 
 
-def _token_from(raw: Any) -> CachedToken | None:
-    if not isinstance(raw, dict):
-        return None
-    token, expires = raw.get("token"), raw.get("expires_at")
-    if not isinstance(token, str) or not token or isinstance(expires, bool) or not isinstance(expires, (int, float)):
-        return None
-    user_id = raw.get("user_id")
-    return CachedToken(token=token, user_id=user_id if isinstance(user_id, str) else None, expires_at=float(expires))
+def _set_client_id(db: sqlite3.Connection) -> str:
+    value = str(uuid.uuid4())
+    db.execute("INSERT OR REPLACE INTO settings VALUES ('client_id', ?)", (value,))
+    return value
 
 
-def _session_from(raw: Any) -> KnownSession | None:
-    if not isinstance(raw, dict) or not isinstance(raw.get("session_id"), str):
-        return None
-    created = raw.get("created_at")
-    task = raw.get("task_id")
-    lang = raw.get("language")
-    return KnownSession(
-        session_id=raw["session_id"],
-        task_id=task if isinstance(task, str) else None,
-        created_at=float(created) if isinstance(created, (int, float)) and not isinstance(created, bool) else 0.0,
-        language=lang if isinstance(lang, str) else None,
+def _add_session(db: sqlite3.Connection, scope: str, session: KnownSession) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?)",
+        (scope, session.session_id, session.task_id, session.created_at, session.language),
     )
+    db.execute(
+        "DELETE FROM sessions WHERE scope = ? AND session_id NOT IN "
+        "(SELECT session_id FROM sessions WHERE scope = ? ORDER BY created_at DESC LIMIT ?)",
+        (scope, scope, MAX_SESSIONS),
+    )
+
+
+def _import_json(db: sqlite3.Connection, data: dict[str, Any]) -> int:
+    """Import a ``state.json`` object; the number of entries skipped for their shape."""
+    skipped = 0
+    db.execute("BEGIN IMMEDIATE")
+    client_id = data.get("client_id")
+    if isinstance(client_id, str) and 0 < len(client_id) <= 64:
+        db.execute("INSERT OR REPLACE INTO settings VALUES ('client_id', ?)", (client_id,))
+    elif client_id is not None:
+        skipped += 1
+    scopes = data.get("scopes")
+    for scope, entry in (scopes if isinstance(scopes, dict) else {}).items():
+        if not isinstance(entry, dict):
+            skipped += 1
+            continue
+        token = entry.get("token")
+        if isinstance(token, dict) and isinstance(token.get("token"), str) and _is_number(token.get("expires_at")):
+            user = token.get("user_id")
+            db.execute(
+                "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)",
+                (scope, token["token"], user if isinstance(user, str) else None, float(token["expires_at"])),
+            )
+        elif token is not None:
+            skipped += 1
+        sessions = entry.get("sessions")
+        for raw in sessions if isinstance(sessions, list) else []:
+            if not (isinstance(raw, dict) and isinstance(raw.get("session_id"), str)):
+                skipped += 1
+                continue
+            task, lang, created = raw.get("task_id"), raw.get("language"), raw.get("created_at")
+            _add_session(
+                db,
+                scope,
+                KnownSession(
+                    raw["session_id"],
+                    task if isinstance(task, str) else None,
+                    float(created) if _is_number(created) else 0.0,
+                    lang if isinstance(lang, str) else None,
+                ),
+            )
+        current = entry.get("current_session")
+        if isinstance(current, str):
+            db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (scope, current))
+    db.execute("COMMIT")
+    return skipped
+
+
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)

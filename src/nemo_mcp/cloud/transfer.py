@@ -1,24 +1,33 @@
-"""Copying an exported video from the network to disk, in a worker thread.
+"""Moving bytes between this computer and the API: streamed uploads, downloads, placing files.
 
-httpx's async stream tops out near half of curl's speed (``bench/``: 64 KiB reads,
-each through the event loop and the HTTP parser); a blocking reader copying the
-socket into the file with 1 MiB ``readinto`` calls keeps up with curl and leaves
-the event loop free for progress. The standard library's opener honours the
-same proxy variables as httpx; our redirect handler never carries the token to
-another origin.
+Uploads stream each file from disk in chunks (memory stays flat whatever the size), counting
+the bytes as httpx sends them. Downloads copy the socket to disk in a worker thread: httpx's
+async stream tops out near half of curl's speed (``bench/``: 64 KiB reads, each through the
+event loop and the HTTP parser), while a blocking reader with 1 MiB ``readinto`` calls keeps up
+with curl and leaves the event loop free for progress. The standard library's opener honours
+the same proxy variables as httpx; our redirect handler never carries the token to another
+origin. A download lands under its final name only when complete, without overwriting anything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
+import re
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
+
+import anyio
+
+# (done, total) in bytes.
+BytesProgress = Callable[[int, int | None], None]
 
 READ_SIZE = 1 << 20
 REPORT_SECONDS = 0.1
@@ -113,3 +122,136 @@ def fetch(
         raise WriteError(exc) from None
     on_bytes(done, total)
     return done, total
+
+
+# --- downloads in a worker thread ------------------------------------------------------------
+
+
+async def fetch_in_thread(
+    url: str, headers: dict[str, str], out: BinaryIO, on_bytes: BytesProgress | None, read_timeout: float
+) -> tuple[int, int | None]:
+    """:func:`fetch` in a worker thread; progress hops back to the event loop."""
+    cancelled = threading.Event()
+
+    def report(done: int, total: int | None) -> None:
+        if on_bytes is not None and not cancelled.is_set():
+            anyio.from_thread.run_sync(on_bytes, done, total)
+
+    def work() -> tuple[int, int | None]:
+        return fetch(url, headers, out, report, cancelled, timeout=read_timeout)
+
+    try:
+        # Abandoned on cancel: the caller returns at once, and the thread stops at its next read.
+        return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+    finally:
+        cancelled.set()
+
+
+# --- uploads ------------------------------------------------------------------------------
+
+_CHUNK = 256 * 1024
+
+
+class ByteCounter:
+    """Bytes sent so far across the files of one request (reset when httpx retries the body)."""
+
+    def __init__(self, total: int, on_bytes: BytesProgress | None) -> None:
+        self.total = total
+        self.done = 0
+        self.on_bytes = on_bytes
+
+    def reset(self) -> None:
+        self.done = 0
+
+    def add(self, n: int) -> None:
+        self.done += n
+        if self.on_bytes:
+            self.on_bytes(self.done, self.total)
+
+
+class CountingReader:
+    """A file httpx streams in chunks, counting the bytes as they go out."""
+
+    def __init__(self, path: Path, counter: ByteCounter) -> None:
+        self._fh = open(path, "rb")  # noqa: SIM115 - closed by open_readers
+        self._counter = counter
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._fh.read(_CHUNK if size is None or size < 0 else max(size, _CHUNK))
+        self._counter.add(len(chunk))
+        return chunk
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def fileno(self) -> int:
+        return self._fh.fileno()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+@contextlib.contextmanager
+def open_readers(counter: ByteCounter) -> Iterator[Callable[[Path], CountingReader]]:
+    """A factory of counting readers, every one of them closed when the block ends."""
+    opened: list[CountingReader] = []
+
+    def reader(path: Path) -> CountingReader:
+        opened.append(CountingReader(path, counter))
+        return opened[-1]
+
+    try:
+        yield reader
+    finally:
+        for each in opened:
+            each.close()
+
+
+# --- placing files ---------------------------------------------------------------------------
+
+PART_PREFIX, PART_SUFFIX = ".nemo-", ".part"
+# A download this old was left by a killed process, not one still running.
+STALE_PART_SECONDS = 6 * 3600
+
+
+def sweep_stale_parts(directory: Path) -> None:
+    now = time.time()
+    for part in directory.glob(f"{PART_PREFIX}*{PART_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if now - part.stat().st_mtime > STALE_PART_SECONDS:
+                part.unlink()
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+def safe_filename(stem: str, suffix: str = ".mp4") -> str:
+    """A file name that cannot leave its directory or hide: no separators, no leading dots."""
+    clean = _UNSAFE.sub("-", stem).strip(" .-")[:80] or "nemovideo"
+    return f"{clean}{suffix}"
+
+
+class PlaceError(Exception):
+    """No free name was left for the file."""
+
+
+def place_file(tmp: Path, directory: Path, filename: str) -> Path:
+    """Give ``tmp`` its final name in ``directory`` without overwriting anything."""
+    name = safe_filename(Path(filename).stem, Path(filename).suffix or ".mp4")
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for n in range(1, 1000):
+        target = directory / (name if n == 1 else f"{stem} ({n}){suffix}")
+        try:
+            os.link(tmp, target)  # atomic, and fails instead of replacing
+        except FileExistsError:
+            continue
+        except OSError:
+            # File systems without hard links: rename, after checking the name is free.
+            if target.exists():
+                continue
+            os.replace(tmp, target)
+        return target
+    raise PlaceError(f"Too many files named {name} in {directory}; clean up and export again.")

@@ -2,7 +2,7 @@
 
 Paths come from a model that may have read a malicious page, so a file is
 accepted only when it is a regular file (after resolving symlinks), inside
-the allowed directories when those are set, at most 200 MB, with an accepted
+the allowed directories when those are set, within the size limit, with an accepted
 extension *and* content whose magic bytes say it is that kind of media: a
 private key renamed ``photo.png`` is refused.
 """
@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nemo_mcp.errors import ACCEPTED_FORMATS, MAX_UPLOAD_BYTES, InvalidInput
+from nemo_mcp.draft.media import (
+    ACCEPTED_FORMATS,
+    FORMATS,
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_TEXT,
+    MediaKind,
+    content_matches,
+    extension,
+)
+from nemo_mcp.errors import InvalidInput
 
-KINDS: dict[str, str] = {
-    **dict.fromkeys(("mp4", "mov", "avi", "webm", "mkv"), "video"),
-    **dict.fromkeys(("jpg", "jpeg", "png", "gif", "webp"), "image"),
-    **dict.fromkeys(("mp3", "wav", "m4a", "aac"), "audio"),
-}
-MAX_FILES = 20
 MAX_URL_LENGTH = 2048
 
 
@@ -30,50 +33,8 @@ MAX_URL_LENGTH = 2048
 class LocalMedia:
     path: Path  # resolved
     name: str
-    kind: str
+    kind: MediaKind
     size: int
-
-
-def sniff(head: bytes) -> str | None:
-    """The container a file's first bytes announce ("png", "mp4", ...), or None."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "wav"
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return "avi"
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        return "matroska"  # mkv and webm
-    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
-        return "isobmff"  # mp4, mov, m4a
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "mpeg-audio"  # mp3, and ADTS aac (0xFFF…)
-    return None
-
-
-_ALLOWED_CONTAINERS: dict[str, set[str]] = {
-    "png": {"png"},
-    "jpg": {"jpeg"},
-    "jpeg": {"jpeg"},
-    "gif": {"gif"},
-    # Many "webp"/"png" files on the web are really another image format; any image will do.
-    "webp": {"webp", "png", "jpeg", "gif"},
-    "mp4": {"isobmff"},
-    "mov": {"isobmff"},
-    "m4a": {"isobmff"},
-    "avi": {"avi"},
-    "mkv": {"matroska"},
-    "webm": {"matroska"},
-    "wav": {"wav"},
-    "mp3": {"mpeg-audio"},
-    "aac": {"mpeg-audio", "isobmff"},
-}
 
 
 def check_file(raw: str, allowed_dirs: tuple[Path, ...] = ()) -> LocalMedia:
@@ -102,13 +63,14 @@ def check_file(raw: str, allowed_dirs: tuple[Path, ...] = ()) -> LocalMedia:
         raise InvalidInput(f"{shown} is a directory; pass the media files inside it one by one.")
     if not stat.S_ISREG(info.st_mode):
         raise InvalidInput(f"{shown} is not a regular file (a device, pipe or socket cannot be uploaded).")
-    ext = resolved.suffix.lower().lstrip(".") or given.suffix.lower().lstrip(".")
-    kind = KINDS.get(ext)
+    ext = extension(resolved.name) or extension(given.name)
+    kind = FORMATS[ext][0] if ext in FORMATS else None
     if kind is None:
         raise InvalidInput(f"{shown} is not a supported media file. Accepted formats: {ACCEPTED_FORMATS}.")
     if info.st_size > MAX_UPLOAD_BYTES:
         raise InvalidInput(
-            f"{shown} is {info.st_size / 1e6:.0f} MB; NemoVideo accepts files up to 200 MB. Compress or trim it first."
+            f"{shown} is {info.st_size / 1e6:.0f} MB; NemoVideo accepts files up to {MAX_UPLOAD_TEXT}. "
+            "Compress or trim it first."
         )
     if info.st_size == 0:
         raise InvalidInput(f"{shown} is empty.")
@@ -117,8 +79,7 @@ def check_file(raw: str, allowed_dirs: tuple[Path, ...] = ()) -> LocalMedia:
             head = fh.read(16)
     except OSError:
         raise InvalidInput(f"Cannot read {shown}.") from None
-    container = sniff(head)
-    if container not in _ALLOWED_CONTAINERS[ext]:
+    if not content_matches(ext, head):
         raise InvalidInput(
             f"{shown} is named .{ext} but its content is not a {kind} file; only real media files are uploaded."
         )

@@ -1,33 +1,50 @@
 """Which NemoVideo answers: the cloud, or the local backend started on 127.0.0.1 for this process.
 
-The local backend is a real HTTP server, so the client's code path is exactly
-the cloud one; only the base URL differs.
+The local backend is a real HTTP server with its own per-install key, so the client's code path
+is exactly the cloud one; only the base URL and the bearer differ. ``open_workflow`` is the one
+way the server and the CLI get a :class:`Workflow`, and closing it closes everything it opened:
+the HTTP client, the state store, the local backend and its renders.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
-from nemo_mcp.cloud.client import NemoClient
+import anyio
+
+from nemo_mcp.cloud.client import NemoClient, scope_of
+from nemo_mcp.cloud.store import StateStore
 from nemo_mcp.config import Settings
+from nemo_mcp.core.workflow import Listener, Workflow
 
-
-@contextlib.contextmanager
-def serving(settings: Settings) -> Iterator[Settings]:
-    """Settings whose ``api_base`` answers: the local backend runs while the block does."""
-    if settings.backend != "local":
-        yield settings
-        return
-    from nemo_mcp.local.backend import LocalBackend
-
-    with LocalBackend(settings.state_dir / "local") as url:
-        yield dataclasses.replace(settings, api_base=url)
+# The longest closing may take (a backend stopping its renders, a render cancelled on the API).
+CLOSE_SECONDS = 15.0
 
 
 @contextlib.asynccontextmanager
-async def open_client(settings: Settings, platform: str = "unknown") -> AsyncIterator[NemoClient]:
-    with serving(settings) as served:
-        async with NemoClient(served, platform=platform) as client:
-            yield client
+async def open_workflow(
+    settings: Settings, *, platform: str = "unknown", listener: Listener | None = None
+) -> AsyncIterator[Workflow]:
+    stack = contextlib.AsyncExitStack()
+    try:
+        notices: list[str] = []
+        if settings.backend == "local":
+            from nemo_mcp.local.backend import LocalBackend
+
+            backend = LocalBackend(settings.state_dir / "local")
+            # Starting it reads its database and binds a port: blocking work, off the event loop.
+            await anyio.to_thread.run_sync(backend.__enter__)
+            stack.push_async_callback(anyio.to_thread.run_sync, backend.__exit__, None, None, None)
+            settings = dataclasses.replace(settings, api_base=backend.url, backend_secret=backend.secret)
+            notices = list(backend.warnings)
+        store = StateStore(settings.state_dir, scope_of(settings))
+        stack.callback(store.close)
+        client = NemoClient(settings, store=store, platform=platform)
+        stack.push_async_callback(client.aclose)
+        yield Workflow(client, store, listener=listener, notices=notices)
+    finally:
+        # Closing happens also when the server is being cancelled (SIGTERM): shielded, and bounded.
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_SECONDS):
+            await stack.aclose()

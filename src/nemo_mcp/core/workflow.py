@@ -1,33 +1,36 @@
-"""The actions a user asks for, one method per tool; the MCP server and the CLI both call these.
+"""What a user asks nemo-mcp to do, one method per tool; the MCP server and the CLI both call these.
 
-Each action takes a ``report`` callback for live progress (message, progress,
-total) and returns a pydantic result model. Sessions are resolved here: an
-omitted session id means the current project, created on first need and
-remembered in the state dir. Calls that change a session run one at a time
-per session; a lost session (1002) is replaced by a new current one and
-reported as :class:`SessionReset`, never silently replayed.
+Long methods take a ``progress`` callback for live progress (message, progress, total) and every
+method returns a result model (``results``). Sessions are resolved here: an omitted session id
+means the current project, created on first need and remembered in the state dir. Calls that
+change a session run one at a time per session; a lost session (1002) is replaced by a new
+current one and reported as :class:`SessionReset`, never silently replayed. Everything a call
+is given is checked before anything is sent.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 import anyio
 
-from nemo_mcp import draft as timeline
-from nemo_mcp import errors
+from nemo_mcp import draft, errors
 from nemo_mcp.cloud import api, sse
-from nemo_mcp.cloud.client import NemoClient, SessionState, safe_filename
-from nemo_mcp.cloud.store import KnownSession
+from nemo_mcp.cloud.client import NemoClient, SessionState, UploadFile
+from nemo_mcp.cloud.store import KnownSession, StateStore
+from nemo_mcp.cloud.transfer import safe_filename
 from nemo_mcp.config import Settings
-from nemo_mcp.core.admission import MAX_FILES, LocalMedia, check_file, check_url
-from nemo_mcp.errors import InvalidInput, NemoError
+from nemo_mcp.core.admission import check_file, check_url
+from nemo_mcp.draft.media import MAX_FILES
+from nemo_mcp.errors import InvalidInput, NemoError, SessionReset
 from nemo_mcp.results import (
+    CHANGED_PREFIX,
     CreditsResult,
     ExportResult,
     InstructionResult,
@@ -35,6 +38,7 @@ from nemo_mcp.results import (
     StateResult,
     UploadedItem,
     UploadResult,
+    megabytes,
 )
 
 log = logging.getLogger(__name__)
@@ -46,7 +50,7 @@ QUALITIES = ("high", "medium", "low")
 T = TypeVar("T")
 
 
-class Report(Protocol):
+class Progress(Protocol):
     def __call__(
         self, message: str | None = None, progress: float | None = None, total: float | None = None
     ) -> None: ...
@@ -56,85 +60,134 @@ def silent(message: str | None = None, progress: float | None = None, total: flo
     return None
 
 
-class SessionReset(NemoError):
-    """The session was gone (1002); a new empty one is now current."""
+class Listener(Protocol):
+    """Who hears that a project changed or was created (the MCP layer's resource notifications)."""
 
-    code = 1002
+    async def session_changed(self, session_id: str) -> None: ...
 
-    def __init__(self, old: str, new: str) -> None:
-        self.old_session_id, self.new_session_id = old, new
-        super().__init__(
-            f"The NemoVideo project {old} has expired on the server, with its timeline and uploads. "
-            f"A new empty project ({new}) is ready and is now the current one: upload the media again, "
-            "then send the instruction again."
-        )
+    async def session_created(self, session_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class UploadPlan:
+    """An upload whose every path and link was admitted; nothing has been sent yet."""
+
+    files: list[UploadFile]
+    urls: list[str]
 
 
 @dataclass
-class Actions:
-    client: NemoClient
-    # Called when a session's timeline or uploads may have changed, and when a session is created.
-    on_session_changed: Callable[[str], Awaitable[None]] | None = None
-    on_session_created: Callable[[str], Awaitable[None]] | None = None
+class _Shared:
+    """What every view of one workflow shares: per-session locks, the lock that creates sessions."""
 
-    def __post_init__(self) -> None:
-        self._session_locks: dict[str, anyio.Lock] = {}
-        self._create_lock = anyio.Lock()
+    session_locks: dict[str, anyio.Lock] = field(default_factory=dict)
+    create_lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+
+class Workflow:
+    def __init__(
+        self,
+        client: NemoClient,
+        store: StateStore,
+        *,
+        listener: Listener | None = None,
+        notices: list[str] | None = None,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.listener = listener
+        # Things the user should hear about once (state moved aside, …), besides the store's own.
+        self.notices = notices if notices is not None else []
+        self._shared = _Shared()
 
     @property
     def settings(self) -> Settings:
         return self.client.settings
 
+    @property
+    def offline(self) -> bool:
+        return self.settings.backend == "local"
+
+    def for_platform(self, platform: str) -> Workflow:
+        """This workflow, telling the API that ``platform`` (the connected host) is calling."""
+        view = copy.copy(self)
+        view.client = self.client.for_platform(platform)
+        return view
+
+    def warnings(self) -> list[str]:
+        return [*self.notices, *self.store.warnings]
+
     # -- sessions ----------------------------------------------------------------------------------
 
-    def session_lock(self, session_id: str) -> anyio.Lock:
-        return self._session_locks.setdefault(session_id, anyio.Lock())
+    def _lock(self, session_id: str) -> anyio.Lock:
+        return self._shared.session_locks.setdefault(session_id, anyio.Lock())
 
     async def new_session(self, language: str | None = None) -> SessionResult:
         language = _check_language(language or self.settings.language)
         info = await self.client.create_session(language)
-        self.client.store.add_session(
-            KnownSession(info.session_id, info.task_id, time.time(), language), make_current=True
-        )
-        if self.on_session_created:
-            await self.on_session_created(info.session_id)
+        await self.store.add_session(KnownSession(info.session_id, info.task_id, time.time(), language))
+        if self.listener:
+            await self.listener.session_created(info.session_id)
         return SessionResult(session_id=info.session_id, task_id=info.task_id, language=language)
 
     async def resolve_session(self, session_id: str | None) -> str:
+        """The project to work on: the one named, else the current one, created on first need."""
         if session_id:
             return api.check_session_id(session_id)
-        current = self.client.store.current_session()
+        current = await self._current()
         if current:
             return current
-        async with self._create_lock:
-            current = self.client.store.current_session()
+        async with self._shared.create_lock:
+            current = await self._current()
             if current:
                 return current
             return (await self.new_session()).session_id
 
-    def known_sessions(self) -> list[KnownSession]:
-        return self.client.store.sessions()
+    async def _current(self) -> str | None:
+        current = await self.store.current_session()
+        if current is None:
+            return None
+        try:
+            return api.check_session_id(current)
+        except InvalidInput:
+            # Hand-edited or damaged: forgotten, so every call does not fail over an id nobody passed.
+            await self.store.forget_session(current)
+            self.notices.append(
+                f"The saved current project id {current[:40]!r} was not a valid id and was forgotten; "
+                "a new project was started."
+            )
+            log.warning(self.notices[-1])
+            return None
+
+    async def known_sessions(self) -> list[KnownSession]:
+        return await self.store.sessions()
 
     async def _guarded(self, session_id: str, work: Callable[[], Awaitable[T]]) -> T:
         """Run ``work``; a lost session becomes a new current one and a :class:`SessionReset`."""
         try:
             return await work()
         except errors.SessionNotFound:
-            self.client.store.forget_session(session_id)
+            await self.store.forget_session(session_id)
             fresh = await self.new_session()
             raise SessionReset(session_id, fresh.session_id) from None
 
-    # -- tools -------------------------------------------------------------------------------------
+    async def _changed(self, session_id: str) -> None:
+        if self.listener:
+            await self.listener.session_changed(session_id)
+
+    # -- reading -----------------------------------------------------------------------------------
 
     async def get_credits(self) -> CreditsResult:
+        if self.offline:
+            return CreditsResult(account="offline")
         credits = await self.client.credits()
-        registered = self.client.tokens.user_token or not (self.client.tokens.user_id or "").startswith("anon_")
+        account, register_url = self.client.account()
         return CreditsResult(
             available=credits.available,
             frozen=credits.frozen,
             total=credits.total,
-            account="registered" if registered else "anonymous",
-            register_url=None if registered else self.client.register_url(),
+            account=account,
+            register_url=register_url,
         )
 
     async def get_state(self, session_id: str | None = None) -> StateResult:
@@ -142,53 +195,49 @@ class Actions:
         state = await self._guarded(sid, lambda: self.client.state(sid))
         return state_result(state)
 
-    async def upload_media(
-        self,
-        paths: list[str],
-        urls: list[str],
-        session_id: str | None = None,
-        allowed_dirs: tuple[Path, ...] | None = None,
-        report: Report = silent,
-    ) -> UploadResult:
-        # Everything is checked before anything is sent: a bad third file must not leave two uploaded.
+    async def read_state(self, session_id: str) -> SessionState:
+        """A project's state with no side effects: a lost session is :class:`SessionNotFound`, not replaced."""
+        return await self.client.state(api.check_session_id(session_id))
+
+    # -- uploading ---------------------------------------------------------------------------------
+
+    def admit_upload(self, paths: list[str], urls: list[str], allowed_dirs: tuple[Path, ...] | None) -> UploadPlan:
+        """Check every path and link; a bad third file must not leave two uploaded."""
         if not paths and not urls:
             raise InvalidInput("Nothing to upload: pass local file paths in `paths` or links in `urls`.")
         if len(paths) + len(urls) > MAX_FILES:
             raise InvalidInput(f"At most {MAX_FILES} files per upload; split them into several calls.")
         dirs = self.settings.allowed_dirs if allowed_dirs is None else allowed_dirs
         files = [check_file(p, dirs) for p in paths]
-        links = [check_url(u) for u in urls]
-        sid = await self.resolve_session(session_id)
+        return UploadPlan(
+            files=[UploadFile(f.path, f.name, f.size) for f in files],
+            urls=[check_url(u) for u in urls],
+        )
 
+    async def upload_media(self, plan: UploadPlan, session_id: str, progress: Progress = silent) -> UploadResult:
         async def upload() -> UploadResult:
             uploaded: list[UploadedItem] = []
-            async with self.session_lock(sid):
-                if files:
-                    uploaded += await self._upload_files(sid, files, report)
-                if links:
-                    report(f"Uploading {len(links)} link(s)…")
-                    for item in await self.client.upload_urls(sid, links):
-                        uploaded.append(
-                            UploadedItem(
-                                name=item.filename,
-                                kind=item.kind,
-                                size_bytes=None,
-                                source="url",
-                                url=item.url,
-                            )
-                        )
-            return UploadResult(session_id=sid, uploaded=uploaded)
+            async with self._lock(session_id):
+                if plan.files:
+                    uploaded += await self._upload_files(session_id, plan.files, progress)
+                if plan.urls:
+                    progress(f"Uploading {len(plan.urls)} link(s)…")
+                    answered = await self.client.upload_urls(session_id, plan.urls)
+                    uploaded += [
+                        UploadedItem(name=item.filename, kind=item.kind, source="url", url=item.url)
+                        for item in answered
+                    ]
+            return UploadResult(session_id=session_id, uploaded=uploaded)
 
-        result = await self._guarded(sid, upload)
-        if self.on_session_changed:
-            await self.on_session_changed(sid)
+        result = await self._guarded(session_id, upload)
+        await self._changed(session_id)
         return result
 
-    async def _upload_files(self, sid: str, files: list[LocalMedia], report: Report) -> list[UploadedItem]:
+    async def _upload_files(self, sid: str, files: list[UploadFile], progress: Progress) -> list[UploadedItem]:
         total = sum(f.size for f in files)
         names = ", ".join(f.name for f in files)
-        report(f"Uploading {names} ({_mb(total)})", 0, total)
-        answered = await self.client.upload_files(sid, files, _throttled(report, "Uploaded"))
+        progress(f"Uploading {names} ({megabytes(total)})", 0, total)
+        answered = await self.client.upload_files(sid, files, _throttled(progress, "Uploaded"))
         by_name = {f.name: f for f in files}
         return [
             UploadedItem(
@@ -201,14 +250,11 @@ class Actions:
             for item in answered
         ]
 
-    async def send_instruction(
-        self,
-        instruction: str,
-        session_id: str | None = None,
-        report: Report = silent,
-        on_reply: Callable[[str], None] | None = None,
-    ) -> InstructionResult:
-        text = (instruction or "").strip() if isinstance(instruction, str) else ""
+    # -- editing -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def check_instruction(instruction: str) -> str:
+        text = instruction.strip() if isinstance(instruction, str) else ""
         if not text:
             raise InvalidInput("The instruction is empty: say what to change, e.g. 'add the title \"Hello\"'.")
         if len(text) > MAX_INSTRUCTION_CHARS:
@@ -216,23 +262,31 @@ class Actions:
                 f"The instruction is {len(text)} characters long; keep it under {MAX_INSTRUCTION_CHARS}. "
                 "Split a long request into several instructions."
             )
-        sid = await self.resolve_session(session_id)
+        return text
+
+    async def send_instruction(
+        self,
+        instruction: str,
+        session_id: str,
+        progress: Progress = silent,
+        on_reply: Callable[[str], None] | None = None,
+    ) -> InstructionResult:
+        text = self.check_instruction(instruction)
 
         async def run() -> InstructionResult:
-            async with self.session_lock(sid):
-                return await self._instruct(sid, text, report, on_reply)
+            async with self._lock(session_id):
+                return await self._instruct(session_id, text, progress, on_reply)
 
-        result = await self._guarded(sid, run)
-        if self.on_session_changed:
-            await self.on_session_changed(sid)
+        result = await self._guarded(session_id, run)
+        await self._changed(session_id)
         return result
 
     async def _instruct(
-        self, sid: str, text: str, report: Report, on_reply: Callable[[str], None] | None
+        self, sid: str, text: str, progress: Progress, on_reply: Callable[[str], None] | None
     ) -> InstructionResult:
         before = await self.client.state(sid)
-        report("Sending the instruction to the NemoVideo editor…")
-        stream = _StreamReader(report, on_reply)
+        progress("Sending the instruction to the NemoVideo editor…")
+        stream = _StreamReader(progress, on_reply)
         note: str | None = None
         try:
             with anyio.fail_after(self.settings.sse_timeout_seconds):
@@ -241,92 +295,94 @@ class Actions:
                         stream.take(event)
         except errors.StreamDropped:
             note = "The connection to the editor dropped before it finished."
-            after = await self._recover(sid, before, report, note)
+            after = await self._recover(sid, before, progress, note)
         except TimeoutError:
             note = f"The editor was still working after {self.settings.sse_timeout_seconds:g} s."
-            after = await self._recover(sid, before, report, note)
+            after = await self._recover(sid, before, progress, note)
         else:
             if isinstance(stream.error, errors.OutOfCredits) and not stream.error.register_url:
-                raise errors.OutOfCredits(register_url=self.client.register_url())
+                raise errors.OutOfCredits(register_url=self.client.account()[1])
             if stream.error is not None:
                 raise stream.error
             after = await self.client.state(sid)
-        changes = timeline.diff(before.draft, after.draft)
+        changes = draft.diff(before.draft, after.draft)
         reply = stream.reply.strip()
         if not reply:
             reply = (
-                "The timeline was updated: " + "; ".join(changes) + "."
+                CHANGED_PREFIX + "; ".join(changes) + "."
                 if changes
                 else "The editor finished without a reply and the timeline did not change."
             )
             if changes:
-                report(reply)
+                progress(reply)
         if note:
             note += " The timeline changed, so the edit was applied; it was not sent again."
-        parsed = timeline.parse_draft(after.draft, after.canvas)
+        parsed = draft.parse_draft(after.draft, after.canvas)
         return InstructionResult(
             session_id=sid,
             reply=reply,
-            timeline_changed=bool(changes) or _raw(before) != _raw(after),
+            timeline_changed=bool(changes) or before.raw_draft != after.raw_draft,
             changes=changes,
-            timeline=timeline.summarize(parsed),
-            tools_used=stream.tools,
+            timeline=draft.summarize(parsed),
+            tools_used=[name for name in stream.tools if name],
             note=note,
         )
 
-    async def _recover(self, sid: str, before: SessionState, report: Report, why: str) -> SessionState:
+    async def _recover(self, sid: str, before: SessionState, progress: Progress, why: str) -> SessionState:
         """The agent may still be working: watch the state instead of resending the instruction."""
         settings = self.settings
-        report(f"{why} Checking whether the edit landed…")
+        progress(f"{why} Checking whether the edit landed…")
         deadline = time.monotonic() + settings.drop_recovery_seconds
         while True:
             after = await self.client.state(sid)
-            if _raw(after) != _raw(before):
+            if after.raw_draft != before.raw_draft:
                 return after
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            report(f"{why} Waiting for the timeline to change ({_duration(settings.drop_recovery_seconds - left)})…")
+            waited = _duration(settings.drop_recovery_seconds - left)
+            progress(f"{why} Waiting for the timeline to change ({waited})…")
             await anyio.sleep(min(settings.state_poll_seconds, left))
         raise errors.StreamDropped(
             f"{why} The timeline did not change within {settings.drop_recovery_seconds:g} s, so the edit "
             "was not applied. It is safe to send the instruction again."
         )
 
-    async def export_video(
-        self,
-        session_id: str | None = None,
-        quality: str = "high",
-        download: bool = True,
-        report: Report = silent,
-        on_render: Callable[[str], None] | None = None,
-    ) -> ExportResult:
+    # -- exporting ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def check_quality(quality: str) -> str:
         if quality not in QUALITIES:
             raise InvalidInput(f"Unknown quality {quality!r}; use one of: {', '.join(QUALITIES)}.")
-        sid = await self.resolve_session(session_id)
-        return await self._guarded(sid, lambda: self._export(sid, quality, download, report, on_render))
+        return quality
+
+    async def export_video(
+        self,
+        session_id: str,
+        quality: str = "high",
+        download: bool = True,
+        progress: Progress = silent,
+        on_render: Callable[[str], None] | None = None,
+    ) -> ExportResult:
+        quality = self.check_quality(quality)
+        return await self._guarded(session_id, lambda: self._export(session_id, quality, download, progress, on_render))
 
     async def _export(
-        self, sid: str, quality: str, download: bool, report: Report, on_render: Callable[[str], None] | None
+        self, sid: str, quality: str, download: bool, progress: Progress, on_render: Callable[[str], None] | None
     ) -> ExportResult:
         # Wait for edits in flight, so the export has the latest timeline.
-        async with self.session_lock(sid):
+        async with self._lock(sid):
             state = await self.client.state(sid)
-        if state.raw_draft is None or not timeline.is_exportable(state.draft):
+        if state.raw_draft is None or not draft.is_exportable(state.draft):
             raise errors.NotExportable()
-        report("Starting the export…", 0, 100)
+        progress("Starting the export…", 0, 100)
         render_id = await self.client.start_render(sid, state.raw_draft, quality)
         if on_render:
             on_render(render_id)
 
-        shown: list[str] = []
-
         def on_status(status: api.RenderStatus) -> None:
             pct = status.progress if status.progress is not None else (100.0 if status.finished else 0.0)
-            message = f"Rendering: {status.status} {pct:.0f}%"
-            if shown[-1:] != [message]:  # a poll that saw no change is not news
-                shown.append(message)
-                report(message, pct, 100)
+            progress(f"Rendering: {status.status} {pct:.0f}%", pct, 100)
 
         status = await self.client.wait_render(render_id, on_status)
         result = ExportResult(
@@ -340,18 +396,17 @@ class Actions:
         if not download:
             return result
         name = safe_filename(f"{_video_name(state)}-{render_id}")
-
         path, size = await self.client.download(
-            status, self.settings.output_dir, name, _throttled(report, "Downloading")
+            status, self.settings.output_dir, name, _throttled(progress, "Downloading")
         )
-        report(f"Saved {path}")
+        progress(f"Saved {path}")
         return result.model_copy(update={"path": str(path), "size_bytes": size})
 
 
 class _StreamReader:
     """Collects a stream's reply and turns its events into progress messages."""
 
-    def __init__(self, report: Report, on_reply: Callable[[str], None] | None = None) -> None:
+    def __init__(self, report: Progress, on_reply: Callable[[str], None] | None = None) -> None:
         self.report = report
         self.on_reply = on_reply
         self.reply = ""
@@ -388,7 +443,7 @@ def _stream_error(event: sse.StreamError) -> NemoError:
 
 
 def state_result(state: SessionState) -> StateResult:
-    parsed = timeline.parse_draft(state.draft, state.canvas)
+    parsed = draft.parse_draft(state.draft, state.canvas)
     return StateResult(
         session_id=state.session_id,
         duration_ms=parsed.duration_ms,
@@ -397,20 +452,16 @@ def state_result(state: SessionState) -> StateResult:
         exportable=parsed.exportable,
         tracks=parsed.tracks,
         uploads=len(state.uploads),
-        summary=timeline.summarize(parsed),
+        summary=draft.summarize(parsed),
     )
 
 
 def _video_name(state: SessionState) -> str:
     """What to call the file: the video's title text, else the project's own name, else 'nemovideo'."""
-    parsed = timeline.parse_draft(state.draft)
+    parsed = draft.parse_draft(state.draft)
     titles = [seg.text for track in parsed.tracks if track.type == "text" for seg in track.segments if seg.text]
     project = parsed.title or state.task_name
     return titles[0] if titles else project if project and project != "project" else "nemovideo"
-
-
-def _raw(state: SessionState) -> str | None:
-    return state.raw_draft
 
 
 def _check_language(language: str) -> str:
@@ -428,20 +479,16 @@ def _check_language(language: str) -> str:
 TRANSFER_REPORT_SECONDS = 0.25
 
 
-def _throttled(report: Report, verb: str) -> Callable[[int, int | None], None]:
+def _throttled(report: Progress, verb: str) -> Callable[[int, int | None], None]:
     last = [0.0]
 
     def on_bytes(done: int, total: int | None) -> None:
         now = time.monotonic()
         if (total is not None and done >= total) or now - last[0] >= TRANSFER_REPORT_SECONDS:
             last[0] = now
-            report(f"{verb} {_mb(done)}" + (f" of {_mb(total)}" if total else ""), done, total)
+            report(f"{verb} {megabytes(done)}" + (f" of {megabytes(total)}" if total else ""), done, total)
 
     return on_bytes
-
-
-def _mb(n: int | float) -> str:
-    return f"{n / 1e6:.1f} MB"
 
 
 def _duration(seconds: float) -> str:

@@ -1,16 +1,15 @@
-"""The draft (timeline) model: the one place that knows the draft format."""
+"""The draft (the cloud's timeline): the one place that knows its format.
 
-from nemo_mcp.draft.model import (
-    TRACK_TYPES,
-    Segment,
-    Timeline,
-    Track,
-    TrackType,
-    diff,
-    is_exportable,
-    parse_draft,
-    summarize,
-)
+Everyone reads and writes drafts through this package: ``keys`` (what we write, every alias we
+read, including metadata under ``m``), ``media`` (kinds, file types, the size limit), ``rawjson``
+(a value's exact text, so drafts go back to the API byte for byte), ``model`` (a draft read
+into a :class:`Timeline`), ``summary`` and ``diff`` (the words for people), and ``edit`` (our
+own drafts, written with the canonical keys).
+"""
+
+from nemo_mcp.draft.diff import diff
+from nemo_mcp.draft.model import TRACK_TYPES, Segment, Timeline, Track, TrackType, is_exportable, parse_draft
+from nemo_mcp.draft.summary import summarize
 
 __all__ = [
     "TRACK_TYPES",

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
+from nemo_mcp.draft.media import MAX_UPLOAD_BYTES
 from nemo_mcp.emulator.agent import Editor, ScriptedEditor
 from nemo_mcp.emulator.render import FakeRenderer, Render, Renderer
-from nemo_mcp.errors import MAX_UPLOAD_BYTES
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette

@@ -76,10 +76,18 @@ class LocalBackend:
         if isinstance(history, dict):
             self.editor.restore_history(history)
 
-    def __enter__(self) -> str:
+    # Until the apiserver split lands: no key of its own yet, and nothing to warn about.
+    secret: str | None = None
+    warnings: list[str] = []  # noqa: RUF012
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def __enter__(self) -> LocalBackend:
         self.server.start()
         log.info("Local backend at %s, data in %s", self.server.url, self.state_file.parent)
-        return self.server.url
+        return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -1,5 +1,6 @@
 """The MCP surface: tools, resources and a prompt over the shared workflow."""
 
-from nemo_mcp.server.app import NemoServer, build_server, platform_name
+from nemo_mcp.server.app import INSTRUCTIONS, build_server
+from nemo_mcp.server.calls import platform_name
 
-__all__ = ["NemoServer", "build_server", "platform_name"]
+__all__ = ["INSTRUCTIONS", "build_server", "platform_name"]

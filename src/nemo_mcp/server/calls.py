@@ -1,0 +1,205 @@
+"""One tool call: who is calling, the app it works on, its jobs, and what it answers.
+
+Every tool is a plain async function registered with :data:`tools` (``@tools.tool(...)``), whose
+wrapper turns a :class:`NemoError` into a tool error the assistant can relay and anything else
+into a logged "internal error". Inside, ``Call(ctx)`` gives the workflow as this caller sees it
+(the connected host is sent to the API as X-Skill-Platform), starts jobs, waits on them with
+live progress, and shapes the answer.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import mcp_types as types
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import BaseModel
+
+from nemo_mcp.config import Settings
+from nemo_mcp.core.jobs import Job, Jobs, Update
+from nemo_mcp.core.workflow import Workflow
+from nemo_mcp.errors import NemoError
+from nemo_mcp.results import ExportResult, InstructionResult, JobOutput, JobResult, UploadResult, running_text
+from nemo_mcp.server._sdk import LegacyChannels, quiet_deprecations
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+# What NemoVideo calls the hosts it knows; others send their own name, cleaned.
+KNOWN_PLATFORMS = {
+    "claude-code": "claude_code",
+    "claude code": "claude_code",
+    "claude_code": "claude_code",
+    "cursor": "cursor",
+    "cursor-vscode": "cursor",
+    "claude-ai": "claude_desktop",
+    "claude desktop": "claude_desktop",
+    "clawhub": "clawhub",
+}
+
+
+def platform_name(client_name: str | None) -> str:
+    if not client_name or not client_name.strip():
+        return "unknown"
+    name = client_name.strip().lower()
+    if name in KNOWN_PLATFORMS:
+        return KNOWN_PLATFORMS[name]
+    clean = re.sub(r"[^a-z0-9]+", "_", name).strip("_")[:40]
+    return clean or "unknown"
+
+
+@dataclass
+class App:
+    """What the server's lifespan opens and every call shares."""
+
+    settings: Settings
+    workflow: Workflow
+    jobs: Jobs
+    channels: LegacyChannels
+
+
+# -- shaping results ------------------------------------------------------------------------------
+
+
+def ok(model: BaseModel, text: str, extra: list[Any] | None = None) -> types.CallToolResult:
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=text), *(extra or [])],
+        structured_content=model.model_dump(mode="json"),
+    )
+
+
+def error(exc: BaseException) -> types.CallToolResult:
+    if isinstance(exc, NemoError):
+        message = str(exc)
+    else:
+        log.error("Unexpected error", exc_info=exc)
+        message = f"nemo-mcp hit an internal error ({type(exc).__name__}); please report it."
+    return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
+
+
+def _links(result: JobOutput) -> list[Any]:
+    """The exported file as a resource link, for hosts that open files."""
+    if not isinstance(result, ExportResult) or not result.path:
+        return []
+    path = Path(result.path)
+    return [
+        types.ResourceLink(
+            type="resource_link",
+            uri=path.as_uri(),
+            name=path.name,
+            title="Exported video",
+            mime_type="video/mp4",
+            size=result.size_bytes,
+        )
+    ]
+
+
+def _running(job: Job) -> BaseModel:
+    """What is known of a job that is still running, in the shape of its tool's result."""
+    sid = job.session_id or ""
+    if job.kind == "instruction":
+        return InstructionResult(status="running", job_id=job.id, session_id=sid, reply=job.partial.get("reply", ""))
+    if job.kind == "upload":
+        return UploadResult(status="running", job_id=job.id, session_id=sid, uploaded=[])
+    latest = job.updates[-1] if job.updates else None
+    return ExportResult(
+        status="running",
+        job_id=job.id,
+        session_id=sid,
+        render_id=job.partial.get("render_id"),
+        progress=latest.progress if latest is not None and latest.total == 100 else None,
+    )
+
+
+# -- the call -------------------------------------------------------------------------------------
+
+
+class Call:
+    def __init__(self, ctx: Context[Any, Any]) -> None:
+        self.ctx = ctx
+        self.app: App = ctx.request_context.lifespan_context
+        params = ctx.session.client_params
+        self.platform = platform_name(params.client_info.name if params is not None else None)
+        self.workflow: Workflow = self.app.workflow.for_platform(self.platform)
+
+    @property
+    def jobs(self) -> Jobs:
+        return self.app.jobs
+
+    async def attend(self, job: Job, since: int = 0) -> None:
+        """Wait for the job a bounded time, forwarding its progress to this caller as it happens."""
+        await job.wait(self.app.settings.tool_wait_seconds, since, self._send)
+
+    async def _send(self, update: Update) -> None:
+        # A progress message that cannot be delivered is no reason to stop the work.
+        try:
+            # A no-op when the client sent no progressToken.
+            await self.ctx.report_progress(update.progress, update.total, update.message)
+            if update.message and self.app.channels.wants_log(self.ctx.session, "info"):
+                with quiet_deprecations():
+                    # Progress carries the same text on 2026-07-28; older hosts show this one.
+                    await self.ctx.info(update.message)
+        except anyio.get_cancelled_exc_class():
+            raise
+        except Exception as exc:
+            log.debug("Could not deliver progress (%s)", type(exc).__name__)
+
+    def answer(self, job: Job) -> types.CallToolResult:
+        """The job's result in its tool's shape, or what is known while it runs."""
+        if job.error is not None:
+            return error(job.error)
+        if job.done:
+            result: JobOutput = job.result.model_copy(update={"job_id": job.id})
+            return ok(result, result.text(), _links(result))
+        return ok(_running(job), running_text(job.id, job.latest_message))
+
+    def check_answer(self, job: Job) -> types.CallToolResult:
+        """check_job's answer: the job's status with the original result inside once done."""
+        if job.error is not None:
+            return error(job.error)
+        if job.done:
+            result: JobOutput = job.result.model_copy(update={"job_id": job.id})
+            checked = JobResult(status="done", job_id=job.id, kind=job.kind, result=result, message=job.latest_message)
+            return ok(checked, checked.text(), _links(result))
+        running = JobResult(status="running", job_id=job.id, kind=job.kind, message=job.latest_message)
+        return ok(running, running.text())
+
+
+# -- registering tools ----------------------------------------------------------------------------
+
+
+@dataclass
+class ToolSet:
+    """Tools declared as module-level functions, added to a server by :meth:`install`."""
+
+    entries: list[tuple[Callable[..., Any], dict[str, Any]]] = field(default_factory=list)
+
+    def tool(self, **options: Any) -> Callable[[F], F]:
+        def register(fn: F) -> F:
+            @functools.wraps(fn)
+            async def guarded(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await fn(*args, **kwargs)
+                except Exception as exc:
+                    return error(exc)
+
+            self.entries.append((guarded, options))
+            return fn
+
+        return register
+
+    def install(self, server: MCPServer[Any], meta: Callable[[str], dict[str, Any] | None]) -> None:
+        """Add every tool; ``meta(name)`` gives a tool's ``_meta`` (its MCP App binding)."""
+        for fn, options in self.entries:
+            server.add_tool(fn, meta=meta(fn.__name__), **options)
+
+
+tools = ToolSet()
