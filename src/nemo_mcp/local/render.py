@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 import anyio
 
+from nemo_mcp.draft import keys, media
 from nemo_mcp.errors import NemoError, RenderFailed
 from nemo_mcp.local.probe import MediaInfo, ffmpeg_exe, probe
 
@@ -146,68 +147,35 @@ class RenderPlan:
         return self.total_frames / self.fps
 
 
-_SEG_KEYS: dict[str, tuple[str, ...]] = {
-    "st": ("st", "s", "start", "startTime", "start_ms", "offset"),
-    "d": ("d", "dur", "duration", "duration_ms"),
-    "n": ("n", "name", "title", "filename", "label"),
-    "k": ("k", "kind", "type", "media_type"),
-    "src": ("src", "url", "cdn_url", "source", "path"),
-    "tx": ("tx", "text", "content", "caption"),
-    "v": ("v", "vol", "volume"),
-    "fx": ("fx", "effect", "effects"),
-    "ss": ("ss", "trim_start", "source_start"),
-}
-_IMAGE_EXT = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
-_AUDIO_EXT = {".mp3", ".wav", ".m4a", ".aac", ".ogg", ".flac"}
-
-
-def _field(seg: Mapping[str, Any], key: str) -> Any:
-    for alias in _SEG_KEYS[key]:
-        if alias in seg and seg[alias] is not None:
-            return seg[alias]
-    return None
-
-
-def _ms(seg: Mapping[str, Any], key: str) -> float:
-    value = _field(seg, key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return 0.0
-    return max(0.0, float(value))
+def _ms(seg: Mapping[str, Any], key: keys.Key) -> float:
+    return float(keys.read_number(seg, key) or 0)
 
 
 def _volume(seg: Mapping[str, Any], default: float) -> float:
-    value = _field(seg, "v")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return default
-    volume = float(value) / 100 if value > 1 else float(value)  # 0..100 is read as percent
-    return max(0.0, volume)
+    volume = keys.read_volume(seg)
+    return default if volume is None else volume
 
 
 def _has_zoom(seg: Mapping[str, Any]) -> bool:
-    fx = _field(seg, "fx")
+    fx = keys.read_any(seg, keys.EFFECT)
     if isinstance(fx, str):
-        return fx.lower() in {"zoom", "kenburns", "ken_burns", "ken-burns"}
+        return fx.lower() in {"zoom", "zoom_in", "kenburns", "ken_burns", "ken-burns"}
     if isinstance(fx, list):
-        return any(isinstance(item, str) and item.lower() == "zoom" for item in fx)
+        return any(isinstance(item, str) and item.lower() in {"zoom", "zoom_in"} for item in fx)
     return False
 
 
 def _describe(seg: Mapping[str, Any]) -> str:
     seg_id = seg.get("id")
-    name = _field(seg, "n") or _field(seg, "src") or "?"
+    name = keys.read_text(seg, keys.NAME) or keys.read_text(seg, keys.SOURCE) or "?"
     return f"segment {seg_id} ({name})" if seg_id else f"segment {name}"
 
 
 def _tracks(draft: Mapping[str, Any], track_type: int) -> Iterable[Mapping[str, Any]]:
-    tracks = draft.get("t")
-    if not isinstance(tracks, list):
-        return
-    for track in tracks:
-        if not isinstance(track, Mapping) or track.get("tt") != track_type:
+    for track in keys.read_list(draft, keys.TRACKS) or []:
+        if not isinstance(track, Mapping) or keys.read_track_type(track)[0] != track_type:
             continue
-        segments = track.get("sg")
-        if isinstance(segments, list):
-            yield from (seg for seg in segments if isinstance(seg, Mapping))
+        yield from (seg for seg in keys.read_list(track, keys.SEGMENTS) or [] if isinstance(seg, Mapping))
 
 
 def _even(value: Any, default: int) -> int:
@@ -218,17 +186,16 @@ def _even(value: Any, default: int) -> int:
 
 def plan_from_draft(draft: Mapping[str, Any], resolve: Resolver, fps: int = FPS) -> RenderPlan:
     """Turn a draft into frames and files; raises RenderError for what cannot be rendered."""
-    meta = draft.get("m") if isinstance(draft.get("m"), Mapping) else {}
-    assert isinstance(meta, Mapping)
-    width = _even(meta.get("width"), DEFAULT_WIDTH)
-    height = _even(meta.get("height"), DEFAULT_HEIGHT)
+    meta = keys.read_mapping(draft, keys.META) or {}
+    width = _even(keys.read_number(meta, keys.WIDTH), DEFAULT_WIDTH)
+    height = _even(keys.read_number(meta, keys.HEIGHT), DEFAULT_HEIGHT)
 
     def frame(ms: float) -> int:
         return round(ms * fps / 1000)
 
     def local_file(seg: Mapping[str, Any]) -> Path:
-        src = _field(seg, "src")
-        if not isinstance(src, str) or not src:
+        src = keys.read_text(seg, keys.SOURCE)
+        if not src:
             raise RenderError(f"The timeline's {_describe(seg)} has no media source.")
         path = resolve(src)
         if path is None or not path.is_file():
@@ -238,19 +205,18 @@ def plan_from_draft(draft: Mapping[str, Any], resolve: Resolver, fps: int = FPS)
             )
         return path
 
-    video_segments = sorted(_tracks(draft, 0), key=lambda seg: _ms(seg, "st"))
+    video_segments = sorted(_tracks(draft, keys.TRACK_VIDEO), key=lambda seg: _ms(seg, keys.START))
     plan = RenderPlan(width, height, fps, total_frames=0)
     cursor = 0
     for seg in video_segments:
-        start, end = frame(_ms(seg, "st")), frame(_ms(seg, "st") + _ms(seg, "d"))
+        start, end = frame(_ms(seg, keys.START)), frame(_ms(seg, keys.START) + _ms(seg, keys.DURATION))
         if end <= start:
             continue
         path = local_file(seg)
-        kind_value = _field(seg, "k")
-        kind = kind_value.lower() if isinstance(kind_value, str) else ""
+        kind = keys.read_kind(seg) or ""
         if kind not in {"image", "video"}:
-            kind = "image" if path.suffix.lower() in _IMAGE_EXT else "video"
-        if kind == "video" and path.suffix.lower() in _AUDIO_EXT:
+            kind = "image" if media.kind_of(path.name) == "image" else "video"
+        if kind == "video" and media.kind_of(path.name) == "audio":
             continue  # an audio file on the video track has no picture to show
         if start > cursor:  # a gap on the track shows black
             plan.video.append(VideoPart("blank", "gap", start - cursor, cursor))
@@ -270,20 +236,19 @@ def plan_from_draft(draft: Mapping[str, Any], resolve: Resolver, fps: int = FPS)
                 overlap=overlap,
                 path=path,
                 zoom=kind == "image" and _has_zoom(seg),
-                source_start_s=_ms(seg, "ss") / 1000,
+                source_start_s=_ms(seg, keys.SOURCE_START) / 1000,
                 volume=_volume(seg, 1.0),
             )
         )
         cursor = part_start + frames
 
     others_end = 0
-    for track_type in (1, 7):
+    for track_type in (keys.TRACK_AUDIO, keys.TRACK_TEXT):
         for seg in _tracks(draft, track_type):
-            others_end = max(others_end, frame(_ms(seg, "st") + _ms(seg, "d")))
+            others_end = max(others_end, frame(_ms(seg, keys.START) + _ms(seg, keys.DURATION)))
     if cursor == 0:
         # No picture at all: a black background as long as the titles and music ask for.
-        draft_d = draft.get("d")
-        fallback = frame(float(draft_d)) if isinstance(draft_d, int | float) else 0
+        fallback = frame(_ms(draft, keys.DURATION))
         cursor = others_end or fallback
         if cursor <= 0:
             raise RenderError("The timeline is empty, so there is nothing to render.")
@@ -291,20 +256,27 @@ def plan_from_draft(draft: Mapping[str, Any], resolve: Resolver, fps: int = FPS)
     plan.total_frames = cursor
     total_s = plan.duration_s
 
-    for seg in _tracks(draft, 1):
-        start_s = _ms(seg, "st") / 1000
-        duration_s = min(_ms(seg, "d") / 1000, total_s - start_s)
+    for seg in _tracks(draft, keys.TRACK_AUDIO):
+        start_s = _ms(seg, keys.START) / 1000
+        duration_s = min(_ms(seg, keys.DURATION) / 1000, total_s - start_s)
         if duration_s <= 0:
             continue
         plan.music.append(
-            AudioPart(_describe(seg), local_file(seg), start_s, duration_s, _ms(seg, "ss") / 1000, _volume(seg, 1.0))
+            AudioPart(
+                _describe(seg),
+                local_file(seg),
+                start_s,
+                duration_s,
+                _ms(seg, keys.SOURCE_START) / 1000,
+                _volume(seg, 1.0),
+            )
         )
-    for seg in _tracks(draft, 7):
-        text = _field(seg, "tx")
-        if not isinstance(text, str) or not text.strip():
+    for seg in _tracks(draft, keys.TRACK_TEXT):
+        text = keys.read_text(seg, keys.TEXT)
+        if text is None:
             continue
-        start_s = _ms(seg, "st") / 1000
-        end_s = min(start_s + _ms(seg, "d") / 1000, total_s)
+        start_s = _ms(seg, keys.START) / 1000
+        end_s = min(start_s + _ms(seg, keys.DURATION) / 1000, total_s)
         if end_s > start_s:
             plan.texts.append(TextPart(text.strip(), start_s, end_s))
     return plan
