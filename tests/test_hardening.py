@@ -523,3 +523,58 @@ async def test_disk_full_mid_download_leaves_nothing(
     assert full.is_error and "Could not write the video to disk" in text_of(full), text_of(full)
     out = tmp_path / "out"
     assert [p.name for p in out.iterdir()] == [Path(fits.structured_content["path"]).name]
+
+
+def _raw_server(env: dict[str, str], stderr: Any) -> Any:
+    """A stdio server we hold the process of, spoken to in raw JSON-RPC, started on an export."""
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nemo_mcp"], env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr
+    )
+    assert proc.stdin is not None
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    for message in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "export_video", "arguments": {}}},
+    ):
+        proc.stdin.write((json.dumps(message) + "\n").encode())
+    proc.stdin.flush()
+    return proc
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "stdin closed"])
+async def test_shutting_down_cancels_jobs_and_removes_partial_files(
+    emulator: Emulator, tmp_path: Path, media: dict[str, Path], stop: str
+) -> None:
+    import signal
+
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}  # type: ignore[attr-defined]
+    out = tmp_path / "out"
+    params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
+    async with Client(params, mode="legacy") as client:
+        await timeline(client, media)
+    if stop == "sigterm":  # mid-download: the part file must go
+        emulator.faults.render_size_bytes = 5_000_000
+        emulator.faults.slow_download = 0.05
+    else:  # mid-render, in a job that outlived its call: the render must be cancelled on the API
+        emulator.faults.render_seconds = 3600
+        env["NEMO_TOOL_WAIT_SECONDS"] = "0.1"
+    errlog = tmp_path / "stderr.txt"
+    with open(errlog, "w") as err:
+        proc = _raw_server(env, err)
+        with anyio.fail_after(30):
+            while not (list(out.glob(".nemo-*.part")) if stop == "sigterm" else emulator.renders):
+                await anyio.sleep(0.02)
+        started = anyio.current_time()
+        if stop == "sigterm":
+            proc.send_signal(signal.SIGTERM)
+        else:
+            proc.stdin.close()
+        assert proc.wait(15) == 0
+    assert anyio.current_time() - started < 10
+    assert not out.exists() or list(out.iterdir()) == []  # no part file, and no video under a real name
+    if stop != "sigterm":
+        assert all(r.cancelled for r in emulator.renders.values())
+    assert "Traceback" not in errlog.read_text()
