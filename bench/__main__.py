@@ -41,7 +41,7 @@ async def _run_all(emu: EmulatorProcess, root: Path, sizes: Sizes, skip_render: 
     async def cold_start(emu: EmulatorProcess, workdir: Path, sizes: Sizes) -> Row:
         return await anyio.to_thread.run_sync(latency.cold_start_row, emu, workdir, sizes)
 
-    await run("credits", latency.credits_row)
+    await run("tool-call", latency.call_overhead_row)
     await run("sse", latency.sse_row)
     if transfer.curl_exe() is None:
         rows += transfer.curl_missing_rows()
