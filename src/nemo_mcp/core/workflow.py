@@ -162,7 +162,7 @@ class Workflow:
     async def known_sessions(self) -> list[KnownSession]:
         return await self.store.sessions()
 
-    async def _guarded(self, session_id: str, work: Callable[[], Awaitable[T]]) -> T:
+    async def _replacing_lost_session(self, session_id: str, work: Callable[[], Awaitable[T]]) -> T:
         """Run ``work``; a lost session becomes a new current one and a :class:`SessionReset`."""
         try:
             return await work()
@@ -192,7 +192,7 @@ class Workflow:
 
     async def get_state(self, session_id: str | None = None) -> StateResult:
         sid = await self.resolve_session(session_id)
-        state = await self._guarded(sid, lambda: self.client.state(sid))
+        state = await self._replacing_lost_session(sid, lambda: self.client.state(sid))
         return state_result(state)
 
     async def read_state(self, session_id: str) -> SessionState:
@@ -229,7 +229,7 @@ class Workflow:
                     ]
             return UploadResult(session_id=session_id, uploaded=uploaded)
 
-        result = await self._guarded(session_id, upload)
+        result = await self._replacing_lost_session(session_id, upload)
         await self._changed(session_id)
         return result
 
@@ -277,7 +277,7 @@ class Workflow:
             async with self._lock(session_id):
                 return await self._instruct(session_id, text, progress, on_reply)
 
-        result = await self._guarded(session_id, run)
+        result = await self._replacing_lost_session(session_id, run)
         await self._changed(session_id)
         return result
 
@@ -365,7 +365,9 @@ class Workflow:
         on_render: Callable[[str], None] | None = None,
     ) -> ExportResult:
         quality = self.check_quality(quality)
-        return await self._guarded(session_id, lambda: self._export(session_id, quality, download, progress, on_render))
+        return await self._replacing_lost_session(
+            session_id, lambda: self._export(session_id, quality, download, progress, on_render)
+        )
 
     async def _export(
         self, sid: str, quality: str, download: bool, progress: Progress, on_render: Callable[[str], None] | None
