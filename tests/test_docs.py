@@ -41,3 +41,16 @@ def test_readme_tool_reference_matches_the_live_server() -> None:
     readme = (ROOT / "README.md").read_text()
     block = readme[readme.index(START) : readme.index(END) + len(END)]
     assert block == anyio.run(generate), "run `python -m tools.reference` to update the README"
+
+
+def test_draft_format_lists_every_key_and_alias_we_read() -> None:
+    from nemo_mcp.draft import keys
+
+    rows = [line.split("|") for line in (ROOT / "docs" / "draft-format.md").read_text().splitlines()]
+    rows = [cells for cells in rows if len(cells) > 3]
+    for key in vars(keys).values():
+        if isinstance(key, keys.Key):
+            # A pair such as `fi`, `fo` shares a row; the written key is in the first column.
+            found = [cells for cells in rows if f"`{key.written}`" in cells[1]]
+            assert found, key.written
+            assert all(all(f"`{alias}`" in cells[2] for alias in key.aliases) for cells in found), key.written
