@@ -51,9 +51,9 @@ async def test_the_sdk_still_lacks_legacy_subscriptions_and_log_levels() -> None
         caps = client.server_capabilities
         assert caps.logging is None, "MCPServer serves logging/setLevel now: drop it from LegacyChannels"
         assert not (caps.resources and caps.resources.subscribe), "MCPServer serves resources/subscribe now"
-        with pytest.raises(MCPError, match="[Mm]ethod not found"):
+        with pytest.raises(MCPError, match=r"[Mm]ethod not found"):
             await client.subscribe_resource("test://thing")
-        with pytest.raises(MCPError, match="[Mm]ethod not found"):
+        with pytest.raises(MCPError, match=r"[Mm]ethod not found"):
             await client.set_logging_level("warning")
 
 
