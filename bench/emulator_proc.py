@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nemo_mcp.emulator import Emulator, EmulatorServer
+from nemo_mcp.testing import Emulator, EmulatorServer
 
 CONTROL = "/__bench/"
 

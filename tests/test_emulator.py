@@ -16,7 +16,7 @@ import anyio
 import httpx
 import pytest
 
-from nemo_mcp.emulator import Emulator, EmulatorServer
+from nemo_mcp.testing import Emulator, EmulatorServer
 from nemo_mcp.emulator.render import Render
 
 ATTRIBUTION = {"X-Skill-Source": "nemo-mcp", "X-Skill-Version": "0.1.0", "X-Skill-Platform": "unknown"}
