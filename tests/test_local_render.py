@@ -237,7 +237,7 @@ async def test_cancel_kills_ffmpeg_and_leaves_no_file(resolve: Callable[[str], P
 
 @pytest.mark.anyio
 async def test_asyncio_task_cancel_kills_ffmpeg(resolve: Callable[[str], Path | None], tmp_path: Path) -> None:
-    """Cancelled with Task.cancel(), as the emulator's cancel endpoint does."""
+    """Cancelled with Task.cancel(), as a cancelled render task is."""
     draft = draft_of([seg("v1", "pattern.png", 0, 60_000, fx="zoom")], width=1080, height=1920)
     started = asyncio.Event()
     task = asyncio.create_task(

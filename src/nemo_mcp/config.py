@@ -77,6 +77,9 @@ class Settings:
     web_url: str = DEFAULT_WEB_URL
     skill_source: str = DEFAULT_SKILL_SOURCE
     log_level: str = "INFO"
+    # Set only while a local backend serves this process (core/connect.py): its per-install secret,
+    # sent as the bearer token instead of any NemoVideo token.
+    backend_secret: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         # Never show the token, even by accident in a debug log.

@@ -7,6 +7,7 @@ without loading the MCP SDK.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return anyio.run(demo_module.run, args.demo_backend)
     if args.command == "emulator":
-        from nemo_mcp.emulator import serve as serve_emulator
+        from nemo_mcp.testing import serve as serve_emulator
 
         _configure_logging("INFO")
         serve_emulator(args.emulator_port, args.data_dir, host=args.emulator_host)
@@ -115,7 +116,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from nemo_mcp.core.connect import serving
     from nemo_mcp.errors import NemoError
 
-    signal.signal(signal.SIGTERM, lambda *_: _terminate(settings))
+    opened = contextlib.ExitStack()
+    signal.signal(signal.SIGTERM, lambda *_: _terminate(opened))
 
     if args.transport == "streamable-http" and args.host not in ("127.0.0.1", "localhost", "::1"):
         logging.getLogger("nemo_mcp").warning(
@@ -124,7 +126,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             args.host,
         )
     try:
-        with serving(settings) as served:
+        with opened:
+            served = opened.enter_context(serving(settings))
             from nemo_mcp.server import NemoServer
 
             server = NemoServer(served)
@@ -138,17 +141,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _terminate(settings: Settings) -> None:
-    """SIGTERM, as hosts stop stdio servers. An ffmpeg render can outlive us as an orphan (its
-    progress pipe does not always end it), so kill those first; then go at once, as the default
-    handler would (a clean exit would wait for the thread blocked on stdin)."""
+def _terminate(opened: contextlib.ExitStack) -> None:
+    """SIGTERM, as hosts stop stdio servers. First close what serving opened (the local backend
+    stops, cancelling its renders, which kills their ffmpeg: an orphan would render on), then go at
+    once, as the default handler would (a clean exit would wait for the thread blocked on stdin)."""
     import os
 
-    if settings.backend == "local":
-        from nemo_mcp.local.render import kill_running
-
-        kill_running()
-    os._exit(0)
+    try:
+        opened.close()
+    finally:
+        os._exit(0)
 
 
 def _human(args: argparse.Namespace, settings: Settings) -> int:

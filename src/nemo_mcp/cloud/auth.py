@@ -20,7 +20,7 @@ import anyio
 from nemo_mcp.cloud import api
 from nemo_mcp.cloud.store import CachedToken, StateStore
 from nemo_mcp.config import Settings
-from nemo_mcp.errors import InvalidUserToken, MissingClientId, RateLimited
+from nemo_mcp.errors import ConfigError, InvalidUserToken, MissingClientId, RateLimited
 
 DEFAULT_LIFETIME = 7 * 24 * 3600.0
 
@@ -47,6 +47,9 @@ class TokenProvider:
         return self._current.user_id if self._current else None
 
     async def token(self, request: RequestToken) -> str:
+        # The local backend takes its own secret and knows no NemoVideo token, not even NEMO_TOKEN.
+        if self._settings.backend_secret:
+            return self._settings.backend_secret
         if self._settings.token:
             return self._settings.token
         current = self._current
@@ -56,6 +59,8 @@ class TokenProvider:
 
     async def renew(self, refused: str, request: RequestToken) -> str:
         """The API refused ``refused`` (1001): get another, unless someone already did."""
+        if self._settings.backend_secret:
+            raise ConfigError("The local backend refused its own secret; restart nemo-mcp.")
         if self._settings.token:
             raise InvalidUserToken()
         return await self._refresh(request, refused=refused)

@@ -22,8 +22,8 @@ def serving(settings: Settings) -> Iterator[Settings]:
         return
     from nemo_mcp.local.backend import LocalBackend
 
-    with LocalBackend(settings.state_dir / "local") as url:
-        yield dataclasses.replace(settings, api_base=url)
+    with LocalBackend(settings.state_dir / "local") as backend:
+        yield dataclasses.replace(settings, api_base=backend.url, backend_secret=backend.secret)
 
 
 @contextlib.asynccontextmanager
