@@ -17,8 +17,8 @@ from mcp.client.stdio import stdio_client
 from tests.conftest import fast_env
 
 from nemo_mcp.cloud.client import NemoClient
-from nemo_mcp.testing import Emulator
 from nemo_mcp.server import NemoServer
+from nemo_mcp.testing import Emulator
 
 pytestmark = pytest.mark.anyio
 

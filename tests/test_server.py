@@ -15,8 +15,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from tests.conftest import fast_env
 
-from nemo_mcp.testing import Emulator
 from nemo_mcp.server import NemoServer, platform_name
+from nemo_mcp.testing import Emulator
 
 pytestmark = pytest.mark.anyio
 

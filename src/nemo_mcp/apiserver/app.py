@@ -110,6 +110,7 @@ class ApiServer:
             Route("/media/{sid}/{name}", self.media_file, methods=["GET", "HEAD"]),
             Route("/renders/{rid}.mp4", self.render_file, methods=["GET", "HEAD"]),
         ]
+
         async def refused(request: Request, exc: Exception) -> Response:
             assert isinstance(exc, Refused)
             return exc.response()
@@ -222,7 +223,7 @@ class ApiServer:
         body = await _json_body(request)
         urls = body.get("urls") if body else None
         if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
-            return http_error(400, 'Expected multipart \'files\' or JSON {"urls": [...]}')
+            return http_error(400, "Expected multipart 'files' or JSON {\"urls\": [...]}")
         records = []
         async with httpx.AsyncClient(timeout=_URL_FETCH_TIMEOUT, follow_redirects=True) as client:
             for url in urls:

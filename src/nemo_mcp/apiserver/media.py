@@ -15,8 +15,8 @@ import hashlib
 import re
 import secrets
 import struct
-from pathlib import Path
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, BinaryIO, Literal
 from urllib.parse import unquote, urlsplit
 

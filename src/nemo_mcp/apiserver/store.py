@@ -235,14 +235,17 @@ class Store:
             db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _session_row(record))
         return record
 
-    def import_session(self, record: SessionRecord, uploads: list[dict[str, Any]], history: list[dict[str, Any]]) -> bool:
+    def import_session(
+        self, record: SessionRecord, uploads: list[dict[str, Any]], history: list[dict[str, Any]]
+    ) -> bool:
         """Add a session from older state as it was; False (and nothing written) when its id exists."""
         with self._write() as db:
             added = db.execute("INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _session_row(record))
             if added.rowcount == 0:
                 return False
             db.executemany(
-                "INSERT INTO uploads (session_id, record) VALUES (?, ?)", [(record.session_id, dumps(u)) for u in uploads]
+                "INSERT INTO uploads (session_id, record) VALUES (?, ?)",
+                [(record.session_id, dumps(u)) for u in uploads],
             )
             db.executemany(
                 "INSERT INTO history (session_id, draft) VALUES (?, ?)",
@@ -423,7 +426,9 @@ def _readable_rows(db: sqlite3.Connection, table: str, columns: tuple[str, ...])
     last, step = 0, 1
     for _ in range(64):
         try:
-            cursor = db.execute(f"SELECT rowid, {', '.join(columns)} FROM {table} WHERE rowid > ? ORDER BY rowid", (last,))
+            cursor = db.execute(
+                f"SELECT rowid, {', '.join(columns)} FROM {table} WHERE rowid > ? ORDER BY rowid", (last,)
+            )
             for rowid, *row in cursor:
                 last, step = rowid, 1
                 yield tuple(row)

@@ -35,7 +35,7 @@ class Background:
                 self._cancel_all()
         self._group = None
 
-    def start(self, work: Callable[[Unpack[Ts]], Awaitable[object]], *args: Unpack[Ts]) -> None:
+    def start(self, work: Callable[[Unpack[Ts]], Awaitable[object]], *args: *Ts) -> None:
         """Run ``work(*args)`` in the background; call from the server's event loop.
 
         The task inherits the caller's context variables, as a request's own work would.

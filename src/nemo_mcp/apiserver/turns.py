@@ -14,6 +14,7 @@ changed the draft while the editor worked, the editor runs again on the fresh dr
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -115,10 +116,9 @@ class Turn:
             )
             result = await self._run_editor(request)
             if result.reverted or result.draft != session.draft:
+                apply = functools.partial(self._store.apply_edit, reverted=result.reverted)
                 outcome = await anyio.to_thread.run_sync(
-                    lambda: self._store.apply_edit(
-                        self._session_id, session.version, session.draft, result.draft, reverted=result.reverted
-                    )
+                    apply, self._session_id, session.version, session.draft, result.draft
                 )
                 if outcome == "gone":
                     raise EditFailed("This project was deleted while the editor worked on it.")

@@ -94,9 +94,7 @@ def _read_sessions(path: Path) -> tuple[list[dict[str, Any]], bool]:
         return _valid_sessions(_scattered_sessions(text)), False
     if not isinstance(data, dict):
         return [], False
-    intact = set(data) <= set(_TOP_LEVEL) and all(
-        isinstance(value, _TOP_LEVEL[key]) for key, value in data.items()
-    )
+    intact = set(data) <= set(_TOP_LEVEL) and all(isinstance(value, _TOP_LEVEL[key]) for key, value in data.items())
     raw = data.get("sessions")
     candidates = raw if isinstance(raw, list) else []
     sessions = _valid_sessions(candidates)

@@ -77,7 +77,6 @@ ZoomMethod = Literal["scale", "zoompan"]
 Resolver = Callable[[str], Path | None]
 
 
-
 class RenderError(RenderFailed):
     """A local render failed; the message says why in a user's words."""
 

@@ -195,4 +195,6 @@ def serve(port: int, data_dir: Path | None, host: str = "127.0.0.1") -> None:
         if data_dir is None:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nemo-emulator-")))
         emulator = Emulator(data_dir)
-        serve_app(emulator.app, host, port, stopping=emulator.api.close, name=f"NemoVideo emulator (data in {data_dir})")
+        serve_app(
+            emulator.app, host, port, stopping=emulator.api.close, name=f"NemoVideo emulator (data in {data_dir})"
+        )

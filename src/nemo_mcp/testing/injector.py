@@ -96,7 +96,13 @@ class RecordedRender:
 
 class FaultInjector:
     def __init__(
-        self, app: ASGIApp, switches: FaultSwitches, accounts: TokenAccounts, api_server: ApiServer, *, fake_renderer: bool
+        self,
+        app: ASGIApp,
+        switches: FaultSwitches,
+        accounts: TokenAccounts,
+        api_server: ApiServer,
+        *,
+        fake_renderer: bool,
     ) -> None:
         self._app = app
         self._switches = switches
@@ -149,7 +155,11 @@ class FaultInjector:
         if issued is None:
             return http_error(429, "Too many requests: this client already has a valid token")
         token, info = issued
-        data: dict[str, Any] = {"token": token, "user_id": info.user_id, "credits": self._accounts.balance(info.user_id)}
+        data: dict[str, Any] = {
+            "token": token,
+            "user_id": info.user_id,
+            "credits": self._accounts.balance(info.user_id),
+        }
         if not faults.omit_expires_at and info.expires_at is not None:
             data["expires_at"] = info.expires_at.isoformat(timespec="seconds").replace("+00:00", "Z")
         return ok(data)
@@ -157,7 +167,9 @@ class FaultInjector:
     async def _submit_render(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = scope_headers(scope)
         if any(not headers.get(h) for h in ATTRIBUTION_HEADERS):
-            refusal = http_error(402, "Export requires the X-Skill-Source, X-Skill-Version and X-Skill-Platform headers")
+            refusal = http_error(
+                402, "Export requires the X-Skill-Source, X-Skill-Version and X-Skill-Platform headers"
+            )
         elif self._switches.faults.plan_limit:
             refusal = http_error(402, "Export is not available on your current plan")
         elif self._switches.take("duplicate_render_id_once"):

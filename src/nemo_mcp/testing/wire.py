@@ -10,7 +10,6 @@ import contextvars
 import threading
 
 import anyio
-
 from starlette.types import Message, Receive, Scope, Send
 
 from nemo_mcp.apiserver.sse import HEARTBEATS
