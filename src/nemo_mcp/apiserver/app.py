@@ -47,7 +47,7 @@ from nemo_mcp.apiserver.editor import Editor
 from nemo_mcp.apiserver.renders import FLUSH_SECONDS, Renderer, Renders, RenderView
 from nemo_mcp.apiserver.store import SessionRecord, Store
 from nemo_mcp.apiserver.tasks import Background
-from nemo_mcp.apiserver.turns import EventStream, Turn, TurnOptions
+from nemo_mcp.apiserver.turns import EventStream, SessionLocks, Turn, TurnOptions
 from nemo_mcp.errors import MAX_UPLOAD_BYTES
 
 ACCOUNT_KEY = "nemo.account"  # where the guard leaves the caller's account in the ASGI scope
@@ -84,6 +84,7 @@ class ApiServer:
         self.turn_options = turn_options or TurnOptions()  # read at the start of each turn
         self.max_upload_bytes = MAX_UPLOAD_BYTES  # the 4002 limit
         self.background = Background()
+        self._editing = SessionLocks()
         self.renders = Renders(store, renderer, renders_dir, self.background, flush_seconds=render_flush_seconds)
         self.app: ASGIApp = _Guard(self._routes(), self)
 
@@ -280,6 +281,7 @@ class ApiServer:
             self.store,
             self.editor,
             self.accounts,
+            self._editing,
             session_id=session.session_id,
             account=session.account,
             instruction="".join(texts),

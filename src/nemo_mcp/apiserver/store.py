@@ -62,6 +62,11 @@ CREATE TABLE IF NOT EXISTS history (
     draft TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_by_session ON history (session_id, id);
+CREATE TABLE IF NOT EXISTS leases (
+    session_id TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS renders (
     id TEXT PRIMARY KEY,
     session_id TEXT NOT NULL,
@@ -122,6 +127,7 @@ class Snapshot:
     session: SessionRecord
     uploads: list[dict[str, Any]]
     history: list[dict[str, Any]]  # most recent last
+    lease: str | None = None  # the edit that has the project to itself for now (see Store.lease)
 
 
 @dataclass(frozen=True)
@@ -272,7 +278,8 @@ class Store:
             upload_list = [json.loads(r[0]) for r in uploads.fetchall()]
             history = db.execute("SELECT draft FROM history WHERE session_id = ? ORDER BY id", (session_id,))
             history_list = [json.loads(r[0]) for r in history.fetchall()]
-        return Snapshot(_session(row), upload_list, history_list)
+            lease = _lease(db, session_id)
+        return Snapshot(_session(row), upload_list, history_list, lease)
 
     def add_uploads(self, session_id: str, records: list[dict[str, Any]]) -> bool:
         """Append upload records; False when the session is gone."""
@@ -285,9 +292,17 @@ class Store:
             return True
 
     def apply_edit(
-        self, session_id: str, version: int, before: dict[str, Any], after: dict[str, Any], *, reverted: bool
+        self,
+        session_id: str,
+        version: int,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        *,
+        reverted: bool,
+        editor: str = "",
     ) -> EditOutcome:
-        """Replace the draft that was ``before`` at ``version`` with ``after``; never over a newer draft.
+        """Replace the draft that was ``before`` at ``version`` with ``after``; never over a newer draft,
+        nor while another edit holds the project's lease (``editor`` names this one).
 
         ``before`` goes on the undo history (bounded); an undo (``reverted``) pops it instead.
         """
@@ -295,8 +310,9 @@ class Store:
             row = db.execute("SELECT version FROM sessions WHERE id = ?", (session_id,)).fetchone()
             if row is None:
                 return "gone"
-            if row[0] != version:
+            if row[0] != version or _lease(db, session_id) not in (None, editor):
                 return "conflict"
+            db.execute("DELETE FROM leases WHERE session_id = ? AND holder = ?", (session_id, editor))
             if reverted:
                 db.execute(
                     "DELETE FROM history WHERE id = (SELECT max(id) FROM history WHERE session_id = ?)", (session_id,)
@@ -311,10 +327,27 @@ class Store:
             db.execute("UPDATE sessions SET draft = ?, version = version + 1 WHERE id = ?", (dumps(after), session_id))
             return "applied"
 
+    def lease(self, session_id: str, editor: str, seconds: float) -> bool:
+        """Give the project to ``editor`` alone for ``seconds``, unless another edit holds it.
+
+        An edit that lost a race takes the lease: the others then wait rather than race it again,
+        so a project edited from several processes at once cannot starve one of them.
+        """
+        with self._write() as db:
+            if _lease(db, session_id) not in (None, editor):
+                return False
+            db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (session_id, editor, time.time() + seconds))
+            return True
+
+    def release(self, session_id: str, editor: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM leases WHERE session_id = ? AND holder = ?", (session_id, editor))
+
     def delete_session(self, session_id: str) -> None:
         with self._write() as db:
-            for table, column in (("uploads", "session_id"), ("history", "session_id"), ("sessions", "id")):
-                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (session_id,))
+            for table in ("uploads", "history", "leases"):
+                db.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
+            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     # -- renders ---------------------------------------------------------------------------------
 
@@ -377,6 +410,13 @@ def _session_row(record: SessionRecord) -> tuple[Any, ...]:
         record.version,
         record.created_at,
     )
+
+
+def _lease(db: sqlite3.Connection, session_id: str) -> str | None:
+    """Who holds the project's lease now (an expired lease is nobody's: its holder died)."""
+    row = db.execute("SELECT holder FROM leases WHERE session_id = ? AND until > ?", (session_id, time.time()))
+    found = row.fetchone()
+    return str(found[0]) if found else None
 
 
 def _session(row: tuple[Any, ...]) -> SessionRecord:

@@ -13,10 +13,13 @@ changed the draft while the editor worked, the editor runs again on the fresh dr
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import logging
 import math
+import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
@@ -31,12 +34,43 @@ from nemo_mcp.apiserver.store import Store
 
 log = logging.getLogger(__name__)
 
+# How long an edit that lost a race has the project to itself (renewed at each attempt; a process
+# that dies holding it blocks the project's other edits this long at most), and how often the
+# others look whether it is done.
+LEASE_SECONDS = 60.0
+LEASE_POLL_SECONDS = 0.05
+
 
 @dataclass(frozen=True)
 class TurnOptions:
     sse_form: SseForm = "adk"
     heartbeat_seconds: float = 10.0
-    edit_attempts: int = 5
+    edit_attempts: int = 10
+
+
+class SessionLocks:
+    """One lock per session, so that this process's turns on a project take turns.
+
+    Then only another process can change a draft under a running editor, and a retry races
+    that one process alone rather than every turn here too.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[anyio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def held(self, session_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(session_id, (anyio.Lock(), 0))
+        self._locks[session_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[session_id]
+            if users == 1:
+                del self._locks[session_id]  # forget idle sessions
+            else:
+                self._locks[session_id] = (lock, users - 1)
 
 
 class Turn:
@@ -45,6 +79,7 @@ class Turn:
         store: Store,
         editor: Editor,
         accounts: Accounts,
+        locks: SessionLocks,
         *,
         session_id: str,
         account: str,
@@ -54,6 +89,7 @@ class Turn:
         self._store = store
         self._editor = editor
         self._accounts = accounts
+        self._locks = locks
         self._session_id = session_id
         self._account = account
         self._instruction = instruction
@@ -72,7 +108,8 @@ class Turn:
         assert events is not None, "open_stream() first"
         with events:
             try:
-                result = await self._edit()
+                async with self._locks.held(self._session_id):
+                    result = await self._edit()
             except EditFailed as exc:
                 log.info("session %s: the edit did not land: %s", self._session_id, exc)
                 self._emit(self._writer.error(str(exc)))
@@ -101,32 +138,47 @@ class Turn:
 
     async def _edit(self) -> EditResult:
         """Run the editor until its result lands on the draft it was computed from; charge for it."""
-        for _ in range(self._options.edit_attempts):
-            snapshot = await anyio.to_thread.run_sync(self._store.snapshot, self._session_id)
-            if snapshot is None:
-                raise EditFailed("This project no longer exists.")
-            session = snapshot.session
-            request = EditRequest(
-                session_id=self._session_id,
-                draft=copy.deepcopy(session.draft),
-                instruction=self._instruction,
-                uploads=snapshot.uploads,
-                language=session.language,
-                history=snapshot.history,
-            )
-            result = await self._run_editor(request)
-            if result.reverted or result.draft != session.draft:
-                apply = functools.partial(self._store.apply_edit, reverted=result.reverted)
-                outcome = await anyio.to_thread.run_sync(
-                    apply, self._session_id, session.version, session.draft, result.draft
-                )
-                if outcome == "gone":
-                    raise EditFailed("This project was deleted while the editor worked on it.")
-                if outcome == "conflict":
-                    log.info("session %s changed elsewhere during the edit; editing the new draft", self._session_id)
+        me = f"turn_{secrets.token_hex(8)}"
+        leased = False
+        try:
+            attempts = 0
+            while attempts < self._options.edit_attempts:
+                snapshot = await anyio.to_thread.run_sync(self._store.snapshot, self._session_id)
+                if snapshot is None:
+                    raise EditFailed("This project no longer exists.")
+                if snapshot.lease not in (None, me):
+                    await anyio.sleep(LEASE_POLL_SECONDS)  # another process's edit goes first
                     continue
-            self._accounts.charge(self._account)
-            return result
+                attempts += 1
+                session = snapshot.session
+                request = EditRequest(
+                    session_id=self._session_id,
+                    draft=copy.deepcopy(session.draft),
+                    instruction=self._instruction,
+                    uploads=snapshot.uploads,
+                    language=session.language,
+                    history=snapshot.history,
+                )
+                result = await self._run_editor(request)
+                if result.reverted or result.draft != session.draft:
+                    apply = functools.partial(self._store.apply_edit, reverted=result.reverted, editor=me)
+                    outcome = await anyio.to_thread.run_sync(
+                        apply, self._session_id, session.version, session.draft, result.draft
+                    )
+                    if outcome == "gone":
+                        raise EditFailed("This project was deleted while the editor worked on it.")
+                    if outcome == "conflict":
+                        log.info(
+                            "session %s changed elsewhere during the edit; editing the new draft", self._session_id
+                        )
+                        leased = await anyio.to_thread.run_sync(self._store.lease, self._session_id, me, LEASE_SECONDS)
+                        continue
+                self._accounts.charge(self._account)
+                return result
+        finally:
+            if leased:  # landing released it; giving up or a failure must too
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._store.release, self._session_id, me)
         raise EditFailed("The project kept changing while the editor worked on it, so nothing was changed; try again.")
 
     async def _run_editor(self, request: EditRequest) -> EditResult:
