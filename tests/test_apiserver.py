@@ -373,23 +373,16 @@ class _RacedEditor:
         return EditResult(mine, "logged")
 
 
-def test_a_change_made_elsewhere_during_an_edit_is_kept(tmp_path: Path) -> None:
-    editor = _RacedEditor(Store(tmp_path / "state.db"), races=1)
+@pytest.mark.parametrize(("races", "theirs"), [(1, ["applied"]), (99, ["applied", "conflict"])])
+def test_a_change_made_elsewhere_during_an_edit_is_kept(tmp_path: Path, races: int, theirs: list[str]) -> None:
+    """The edit is made again on the new draft; having lost a race, it then has the project to
+    itself: the other process is refused until it has landed."""
+    editor = _RacedEditor(Store(tmp_path / "state.db"), races=races)
     with serving(build(tmp_path, editor=editor)) as http:
         sid = new_session(http, SECRET)
         read_sse(http, SECRET, sid, "mine")
         assert state(http, SECRET, sid)["data"]["state"]["draft"]["log"] == ["other1", "mine"]
-    assert editor.calls == 2  # edited again on the fresh draft
-
-
-def test_an_edit_that_lost_a_race_has_the_project_to_itself(tmp_path: Path) -> None:
-    editor = _RacedEditor(Store(tmp_path / "state.db"), races=99)
-    with serving(build(tmp_path, editor=editor)) as http:
-        sid = new_session(http, SECRET)
-        read_sse(http, SECRET, sid, "mine")
-        assert state(http, SECRET, sid)["data"]["state"]["draft"]["log"] == ["other1", "mine"]
-    # The other process won once; then it was refused until this edit had landed.
-    assert editor.theirs == ["applied", "conflict"] and editor.calls == 2
+    assert editor.theirs == theirs and editor.calls == 2
 
 
 class _FailingEditor:

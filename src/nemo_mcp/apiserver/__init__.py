@@ -22,7 +22,7 @@ from nemo_mcp.apiserver.capabilities import Signer
 from nemo_mcp.apiserver.editor import EditFailed, Editor, EditRequest, EditResult
 from nemo_mcp.apiserver.media import MediaStore
 from nemo_mcp.apiserver.renders import Render, Renderer, RenderView
-from nemo_mcp.apiserver.server import ServerThread, serve
+from nemo_mcp.apiserver.server import ServerThread, StartStop, serve
 from nemo_mcp.apiserver.sse import SseForm
 from nemo_mcp.apiserver.store import SessionRecord, Store, StoreError
 from nemo_mcp.apiserver.turns import TurnOptions
@@ -44,6 +44,7 @@ __all__ = [
     "SessionRecord",
     "Signer",
     "SseForm",
+    "StartStop",
     "Store",
     "StoreError",
     "TurnOptions",

@@ -13,6 +13,7 @@ import socket
 import threading
 from collections.abc import Callable
 from types import FrameType, TracebackType
+from typing import Self
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -72,7 +73,26 @@ class _Uvicorn(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-class ServerThread:
+class StartStop:
+    """``start()`` and ``stop()`` as a ``with`` block."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class ServerThread(StartStop):
     """uvicorn serving ``app`` on ``host`` in a daemon thread; ``url`` once started.
 
     ``stopping`` is called first on stop, from the stopping thread, to end long-running work
@@ -125,15 +145,6 @@ class ServerThread:
             server.force_exit = True
             thread.join(_JOIN_SECONDS)
         self._server = self._thread = None
-
-    def __enter__(self) -> ServerThread:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def serve(

@@ -15,9 +15,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from types import TracebackType
 
-from nemo_mcp.apiserver import ApiServer, Editor, MediaStore, SecretAccounts, ServerThread, Store, TurnOptions
+from nemo_mcp.apiserver import (
+    ApiServer,
+    Editor,
+    MediaStore,
+    SecretAccounts,
+    ServerThread,
+    StartStop,
+    Store,
+    TurnOptions,
+)
 from nemo_mcp.errors import ConfigError
 from nemo_mcp.local.legacy import import_legacy
 from nemo_mcp.local.secret import install_secret
@@ -30,7 +38,7 @@ INSTALL_HINT = "The local backend needs ffmpeg: install it with  pip install 'ne
 HEARTBEAT_SECONDS = 5.0
 
 
-class LocalBackend:
+class LocalBackend(StartStop):
     def __init__(
         self,
         data_dir: Path,
@@ -85,12 +93,3 @@ class LocalBackend:
     def stop(self) -> None:
         self.server.stop()
         self.store.close()
-
-    def __enter__(self) -> LocalBackend:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -24,12 +24,11 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from starlette.types import ASGIApp
 
-from nemo_mcp.apiserver import ApiServer, Editor, MediaStore, Renderer, ServerThread, Store
+from nemo_mcp.apiserver import ApiServer, Editor, MediaStore, Renderer, ServerThread, StartStop, Store
 from nemo_mcp.apiserver import serve as serve_app
 from nemo_mcp.testing.accounts import TokenAccounts, TokenInfo
 from nemo_mcp.testing.editor import FaultyEditor, ScriptedEditor
@@ -155,7 +154,7 @@ class Emulator:
         return self.api.media.path_for(url)
 
 
-class EmulatorServer:
+class EmulatorServer(StartStop):
     """Serves an emulator (or ``app``, a wrapper around ``emulator.app``) on ``host`` in a thread."""
 
     def __init__(
@@ -175,15 +174,6 @@ class EmulatorServer:
     def stop(self) -> None:
         self._server.stop()
         self.emulator._url = None
-
-    def __enter__(self) -> EmulatorServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def serve(port: int, data_dir: Path | None, host: str = "127.0.0.1") -> None:

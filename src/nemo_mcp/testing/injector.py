@@ -26,11 +26,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from nemo_mcp.apiserver import ApiServer, Render
 from nemo_mcp.apiserver.answers import http_error, json_response, ok, render_error
 from nemo_mcp.apiserver.turns import TurnOptions
-from nemo_mcp.cloud import api
 from nemo_mcp.testing.accounts import TokenAccounts
 from nemo_mcp.testing.faults import FaultSwitches
 from nemo_mcp.testing.wire import CURRENT_TURN, TurnWire, drop_connection, scope_headers
 
+ANONYMOUS_TOKEN = "/api/auth/anonymous-token"
+RUN_SSE = "/run_sse"
+RENDER = "/api/render/proxy/lambda"
 ATTRIBUTION_HEADERS = ("x-skill-source", "x-skill-version", "x-skill-platform")
 # "completed at the first status read": how long a status read waits for the fake renderer.
 _STATUS_WAIT_SECONDS = 5.0
@@ -127,13 +129,13 @@ class FaultInjector:
             await http_error(503, "Service temporarily unavailable")(scope, receive, send)
         elif fault == "rate_limit":
             await http_error(429, "Too many requests")(scope, receive, send)
-        elif path == api.ANONYMOUS_TOKEN and method == "POST":
+        elif path == ANONYMOUS_TOKEN and method == "POST":
             await self._anonymous_token(Request(scope, receive))(scope, receive, send)
-        elif path == api.RUN_SSE:
+        elif path == RUN_SSE:
             await self._turn(scope, receive, send)
-        elif path == api.RENDER and method == "POST":
+        elif path == RENDER and method == "POST":
             await self._submit_render(scope, receive, send)
-        elif path.startswith(f"{api.RENDER}/") and method == "GET":
+        elif path.startswith(f"{RENDER}/") and method == "GET":
             await self._render_status(scope, receive, send)
         elif path.startswith("/renders/") or (path.startswith("/api/render/proxy/") and path.endswith("/download")):
             await self._download(scope, receive, send)
