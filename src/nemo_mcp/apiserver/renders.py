@@ -36,6 +36,7 @@ FLUSH_SECONDS = 0.5
 # Far longer than a flush: a runner this late is gone, not slow.
 STALE_SECONDS = 60.0
 CANCELLED = "cancelled"
+KEEP_FINISHED = 100
 # A renderer must honour cancellation at once; this only bounds a cancel request's answer.
 CANCEL_WAIT_SECONDS = 10.0
 ABANDONED = "The process running this render stopped before it finished; export again."
@@ -140,16 +141,23 @@ class Renders:
         return self.folder / f"{render_id}.mp4"
 
     def live(self, render_id: str) -> Render | None:
-        """A render this process started (running or finished)."""
+        """A render this process started: running, or among its recent finished ones."""
         return self._live.get(render_id)
 
     async def submit(self, account: str, session_id: str, draft: dict[str, Any]) -> Render:
         render_id = new_render_id()
         render = Render(render_id, session_id, account, draft, self.output_path(render_id))
         await anyio.to_thread.run_sync(self._store.add_render, render.record())
+        self._forget_finished()
         self._live[render_id] = render
         self._background.start(self._run, render)
         return render
+
+    def _forget_finished(self) -> None:
+        # A long-lived server keeps only its recent renders in memory; the rows keep them all.
+        finished = [rid for rid, render in self._live.items() if render.finished.is_set()]
+        for render_id in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+            del self._live[render_id]
 
     async def view(self, render_id: str, account: str | None) -> RenderView | None:
         """The caller's render, from any process; None for an unknown render or another account's.

@@ -49,6 +49,7 @@ class TurnWire:
         self._seen = 0  # events the turn produced, forwarded or not
         self._heartbeats = 0
         self._closed = False
+        self._streaming = False
         self._changed = threading.Condition()
 
     def _count(self, body: bytes) -> None:
@@ -74,7 +75,12 @@ class TurnWire:
             return limit is not None and self._seen >= limit
 
     async def send(self, message: Message) -> None:
-        if message["type"] != "http.response.body":
+        if message["type"] == "http.response.start":
+            # A refusal (1002, 2001) is a plain JSON answer: the stream faults leave it alone.
+            self._streaming = any(
+                k == b"content-type" and v.startswith(b"text/event-stream") for k, v in message["headers"]
+            )
+        if message["type"] != "http.response.body" or not self._streaming:
             await self._send(message)
             return
         body: bytes = message.get("body", b"")
