@@ -5,7 +5,7 @@
 Prints one JSON line ``{"url": ..., "pid": ...}`` once serving, then serves until its stdin
 closes. ``TOKEN`` is registered as a user token (like ``NEMO_TOKEN``) with plenty of credits.
 
-A small ASGI wrapper around ``emu.app`` (nothing in ``src/`` is changed):
+A small ASGI wrapper around ``emu.app``, served in its place:
 
 * records ``time.time()`` just before each body chunk of a ``/run_sse`` answer is handed to
   the server, i.e. when the emulator emits the event;
@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nemo_mcp.emulator import Emulator, EmulatorServer
+from nemo_mcp.testing import Emulator, EmulatorServer
 
 CONTROL = "/__bench/"
 
@@ -90,8 +90,7 @@ def main() -> int:
     data_dir, token = Path(sys.argv[1]), sys.argv[2]
     emu = Emulator(data_dir)
     emu.add_user_token(token, "bench_user", credits=1_000_000)
-    emu.app = Recorder(emu.app, emu)  # type: ignore[assignment]
-    with EmulatorServer(emu, host="127.0.0.1") as server:
+    with EmulatorServer(emu, host="127.0.0.1", app=Recorder(emu.app, emu)) as server:
         print(json.dumps({"url": server.url, "pid": os.getpid()}), flush=True)
         sys.stdin.read()  # until the benchmark closes our stdin (or dies)
     return 0

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from nemo_mcp.config import Settings, load_settings
-from nemo_mcp.emulator import Emulator, EmulatorServer
+from nemo_mcp.testing import Emulator, EmulatorServer
 
 
 @pytest.fixture
@@ -22,8 +22,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
     emu = Emulator(tmp_path / "emulator")
-    with EmulatorServer(emu) as server:
-        emu.url = server.url  # type: ignore[attr-defined]
+    with EmulatorServer(emu):
         yield emu
 
 
@@ -48,7 +47,7 @@ def fast_env(emu_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
 @pytest.fixture
 def settings_for(emulator: Emulator, tmp_path: Path) -> Any:
     def make(**extra: str) -> Settings:
-        return load_settings(fast_env(emulator.url, tmp_path, **extra))  # type: ignore[attr-defined]
+        return load_settings(fast_env(emulator.url, tmp_path, **extra))
 
     return make
 

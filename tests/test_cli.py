@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from tests.conftest import fast_env
 
-from nemo_mcp.emulator import Emulator
+from nemo_mcp.testing import Emulator
 
 
 @pytest.fixture
 def cli(emulator: Emulator, tmp_path: Path) -> Any:
-    env = {**os.environ, **fast_env(emulator.url, tmp_path)}  # type: ignore[attr-defined]
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(

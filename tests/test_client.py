@@ -21,9 +21,9 @@ from nemo_mcp.cloud.transfer import place_file
 from nemo_mcp.config import load_settings
 from nemo_mcp.core.admission import check_file
 from nemo_mcp.core.workflow import Workflow, silent
-from nemo_mcp.emulator import Emulator
 from nemo_mcp.errors import SessionReset
 from nemo_mcp.results import ExportResult, InstructionResult, UploadResult
+from nemo_mcp.testing import Emulator
 
 pytestmark = pytest.mark.anyio
 
@@ -285,7 +285,7 @@ async def test_upload_files_and_urls(emulator: Emulator, client: NemoClient, med
 async def test_api_refusals_of_uploads_carry_the_api_reason(emulator: Emulator, client: NemoClient) -> None:
     session = await client.create_session()
     with pytest.raises(errors.ApiError, match="Could not fetch"):
-        await client.upload_urls(session.session_id, [f"{emulator.url}/media/none/gone.png"])  # type: ignore[attr-defined]
+        await client.upload_urls(session.session_id, [f"{emulator.url}/media/none/gone.png"])
 
 
 # -- instructions ---------------------------------------------------------------------------------

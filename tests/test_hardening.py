@@ -18,8 +18,8 @@ from mcp.client.stdio import stdio_client
 from tests.conftest import fast_env
 
 from nemo_mcp.cloud.client import NemoClient
-from nemo_mcp.emulator import Emulator
 from nemo_mcp.server import build_server
+from nemo_mcp.testing import Emulator
 
 pytestmark = pytest.mark.anyio
 
@@ -161,7 +161,7 @@ async def test_cut_download_and_disk_errors_leave_nothing_and_can_retry(
 
 
 async def test_corrupt_state_starts_with_a_warning(emulator: Emulator, tmp_path: Path) -> None:
-    env = {**os.environ, **fast_env(emulator.url, tmp_path)}  # type: ignore[attr-defined]
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}
     state = tmp_path / "state"
     state.mkdir()
     (state / "state.db").write_text("\x00garbage")
@@ -198,7 +198,7 @@ async def test_two_clients_on_one_session_are_serialised(
 
 
 async def test_two_processes_share_one_token_and_all_sessions(emulator: Emulator, tmp_path: Path) -> None:
-    env = {**os.environ, **fast_env(emulator.url, tmp_path)}  # type: ignore[attr-defined]
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}
     params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
     created: list[str] = []
     async with Client(params, mode="legacy") as a, Client(params, mode="legacy") as b:
@@ -324,7 +324,7 @@ CANARY = "nmv_usr_CANARYc4n4ryC4N4RY0123456789"
 async def test_the_token_never_shows(emulator: Emulator, tmp_path: Path, media: dict[str, Path]) -> None:
     """The whole fault matrix with a recognisable token, at debug level: nothing captured may hold it."""
     emulator.add_user_token(CANARY)
-    env = {**os.environ, **fast_env(emulator.url, tmp_path), "NEMO_TOKEN": CANARY, "NEMO_LOG_LEVEL": "DEBUG"}  # type: ignore[attr-defined]
+    env = {**os.environ, **fast_env(emulator.url, tmp_path), "NEMO_TOKEN": CANARY, "NEMO_LOG_LEVEL": "DEBUG"}
     captured: list[str] = []
 
     async def on_log(params: types.LoggingMessageNotificationParams) -> None:
@@ -465,7 +465,7 @@ async def test_killed_during_download_leaves_no_partial_file(
     import signal
     import subprocess
 
-    env = {**os.environ, **fast_env(emulator.url, tmp_path)}  # type: ignore[attr-defined]
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}
     out = tmp_path / "out"
     params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
     async with Client(params, mode="legacy") as client:
@@ -508,7 +508,7 @@ async def test_disk_full_mid_download_leaves_nothing(
     emulator: Emulator, tmp_path: Path, media: dict[str, Path]
 ) -> None:
     """A server whose files may not grow past 1 MB: the 5 MB video fails to write half-way."""
-    env = {**os.environ, **fast_env(emulator.url, tmp_path)}  # type: ignore[attr-defined]
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}
     limited = (
         "import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20)); "
         "from nemo_mcp.cli import main; sys.exit(main())"

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from tests.conftest import png_bytes
 
-from nemo_mcp.local.editor import EditResult, LocalEditor, parse_instruction
+from nemo_mcp.apiserver import EditRequest, EditResult
+from nemo_mcp.local.editor import LocalEditor, parse_instruction
 from nemo_mcp.local.probe import ffmpeg_exe
 
 BASE = "http://127.0.0.1:9/media/"
@@ -55,18 +56,25 @@ def editor(media_dir: Path) -> LocalEditor:
 
 
 class Session:
-    """Runs instructions like the emulator does, checking every call leaves its input untouched."""
+    """Runs instructions as the API server does (it keeps the undo history), checking every call
+    leaves its input untouched."""
 
     def __init__(self, editor: LocalEditor, uploads: list[dict[str, Any]], sid: str = "s1") -> None:
         self.editor, self.uploads, self.sid = editor, uploads, sid
         self.draft: dict[str, Any] = {}
+        self.history: list[dict[str, Any]] = []
 
     def say(self, instruction: str) -> EditResult:
         before = copy.deepcopy(self.draft)
         given = self.draft
-        result = self.editor.edit(self.sid, given, instruction, self.uploads)
+        request = EditRequest(self.sid, given, instruction, self.uploads, history=list(self.history))
+        result = self.editor.edit(request)
         assert given == before, "the editor mutated the draft it was given"
         assert result.draft is not given
+        if result.reverted:
+            assert result.draft == self.history.pop()
+        elif result.draft != self.draft:
+            self.history.append(self.draft)
         self.draft = result.draft
         return result
 

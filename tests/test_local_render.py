@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
+from nemo_mcp.apiserver import EditRequest
 from nemo_mcp.local.editor import LocalEditor
 from nemo_mcp.local.probe import ffmpeg_exe, parse_banner
 from nemo_mcp.local.render import (
@@ -237,7 +238,7 @@ async def test_cancel_kills_ffmpeg_and_leaves_no_file(resolve: Callable[[str], P
 
 @pytest.mark.anyio
 async def test_asyncio_task_cancel_kills_ffmpeg(resolve: Callable[[str], Path | None], tmp_path: Path) -> None:
-    """Cancelled with Task.cancel(), as the emulator's cancel endpoint does."""
+    """Cancelled with Task.cancel(), as a cancelled render task is."""
     draft = draft_of([seg("v1", "pattern.png", 0, 60_000, fx="zoom")], width=1080, height=1920)
     started = asyncio.Event()
     task = asyncio.create_task(
@@ -310,12 +311,8 @@ async def test_renders_what_the_local_editor_writes(
         {"filename": name, "file_type": kind, "cdn_url": BASE + name, "duration": None}
         for name, kind in (("pattern.png", "image"), ("clip.mp4", "video"), ("music.wav", "audio"))
     ]
-    edit = LocalEditor(resolve).edit(
-        "s",
-        {},
-        "turn my images into an animated video with the title 'Hi' and background music at 30%",
-        uploads,
-    )
+    instruction = "turn my images into an animated video with the title 'Hi' and background music at 30%"
+    edit = LocalEditor(resolve).edit(EditRequest("s", {}, instruction, uploads))
     draft = edit.draft
     assert draft["d"] == 3000 + 2000 - 1000
     draft["m"].update(width=180, height=320)  # small, for speed

@@ -18,9 +18,9 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
-from nemo_mcp.emulator import Emulator
 from nemo_mcp.server import build_server
 from nemo_mcp.server._sdk import SDK_VERSION
+from nemo_mcp.testing import Emulator
 
 # Subscriptions, log levels and roots are what handshake-era hosts use; the SDK marks them deprecated.
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]

@@ -15,8 +15,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from tests.conftest import fast_env
 
-from nemo_mcp.emulator import Emulator
 from nemo_mcp.server import build_server, platform_name
+from nemo_mcp.testing import Emulator
 
 pytestmark = pytest.mark.anyio
 
@@ -451,7 +451,7 @@ async def test_platform_header_follows_the_client_name(make_server: Any, era: st
 async def test_stdio_server_runs_the_workflow(
     emulator: Emulator, tmp_path: Path, media: dict[str, Path], era: str
 ) -> None:
-    env = {**os.environ, **fast_env(emulator.url, tmp_path)}  # type: ignore[attr-defined]
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}
     params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
     async with Client(params, mode=era) as client:
         sid = await make_timeline(client, media)
@@ -475,7 +475,7 @@ def http_server(emulator: Emulator, tmp_path: Path) -> Any:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, **fast_env(emulator.url, tmp_path)}  # type: ignore[attr-defined]
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}
     args = [sys.executable, "-m", "nemo_mcp", "--transport", "streamable-http", "--port", str(port)]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20

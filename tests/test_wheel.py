@@ -12,7 +12,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from tests.conftest import fast_env
 
-from nemo_mcp.emulator import Emulator
+from nemo_mcp.testing import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,7 +47,7 @@ async def test_installed_wheel_serves_a_tool(wheel: Path, tmp_path: Path, emulat
         capture_output=True,
     )
     # The wheel's code first on the path; its dependencies come from this environment.
-    env = {**os.environ, **fast_env(emulator.url, tmp_path), "PYTHONPATH": str(target)}  # type: ignore[attr-defined]
+    env = {**os.environ, **fast_env(emulator.url, tmp_path), "PYTHONPATH": str(target)}
     version = subprocess.run(
         [str(target / "bin" / "nemo-mcp"), "--version"], env=env, capture_output=True, text=True, check=True
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 from mcp import Client, StdioServerParameters
 
-from nemo_mcp.emulator import Emulator, EmulatorServer
+from nemo_mcp.testing import Emulator, EmulatorServer
 
 
 async def check(command: list[str], url: str, tmp: Path) -> str:

@@ -58,7 +58,8 @@ VARIABLES: tuple[Variable, ...] = (
 @dataclass(frozen=True)
 class Settings:
     token: str | None = field(default=None, repr=False)
-    # The local backend's per-install key: the bearer of every request when it answers (not from the env).
+    # Set only while a local backend serves this process (core/connect.py): its per-install secret,
+    # sent as the bearer token instead of any NemoVideo token. Not from the environment.
     backend_secret: str | None = field(default=None, repr=False)
     api_base: str = DEFAULT_API_BASE
     backend: str = "cloud"

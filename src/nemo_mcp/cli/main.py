@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return anyio.run(demo_module.run, args.demo_backend)
     if args.command == "emulator":
-        from nemo_mcp.emulator import serve as serve_emulator
+        from nemo_mcp.testing import serve as serve_emulator
 
         _configure_logging("INFO")
         serve_emulator(args.emulator_port, args.data_dir, host=args.emulator_host)

@@ -1,111 +1,95 @@
-"""The local backend: the emulator with the rule-based editor and the ffmpeg renderer plugged in.
+"""The offline backend: the API server with the rule-based editor, the ffmpeg renderer and SQLite.
 
-It serves the cloud's API on 127.0.0.1 and a free port, so the client talks to
-it exactly as to the cloud. Its projects, tokens and uploads live under
-``NEMO_STATE_DIR/local/`` and survive restarts; editing is free.
+It serves the cloud's API on 127.0.0.1 and a free port, so the client talks to it exactly as to
+the cloud, with the install's secret as its bearer token. Projects, uploads, undo history and
+renders live under ``NEMO_STATE_DIR/local/`` and are shared, live, by every process serving that
+folder (MCP hosts, CLI commands); editing is free::
+
+    with LocalBackend(state_dir / "local") as backend:
+        ...  # backend.url, backend.secret, backend.warnings
+
+Stopping it cancels running renders, which kills their ffmpeg.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 
+from nemo_mcp.apiserver import (
+    ApiServer,
+    Editor,
+    MediaStore,
+    SecretAccounts,
+    ServerThread,
+    StartStop,
+    Store,
+    TurnOptions,
+)
 from nemo_mcp.errors import ConfigError
+from nemo_mcp.local.legacy import import_legacy
+from nemo_mcp.local.secret import install_secret
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "backend.json"
-HISTORY_FILE = "undo.json"
-LOCAL_CREDITS = 1000
-
+DATABASE = "state.db"
 INSTALL_HINT = "The local backend needs ffmpeg: install it with  pip install 'nemo-mcp[local]'  (or set NEMO_FFMPEG)."
+# The client shows "still working" on heartbeats; the rule-based editor rarely takes this long.
+HEARTBEAT_SECONDS = 5.0
 
 
-class LocalBackend:
-    def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+class LocalBackend(StartStop):
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        editor: Editor | None = None,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    ) -> None:
+        """``editor``: another editor than the rule-based one (the offline editor is being rewritten)."""
         try:
             from nemo_mcp.local.probe import ffmpeg_exe
 
             ffmpeg_exe()
         except Exception as exc:
             raise ConfigError(f"{INSTALL_HINT} ({exc})") from None
-        from nemo_mcp.emulator import Emulator, EmulatorServer
         from nemo_mcp.local.editor import LocalEditor
         from nemo_mcp.local.render import FfmpegRenderer
 
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.state_file = data_dir / STATE_FILE
-
-        def resolve(url: str) -> Path | None:
-            return emulator.media_path(url)
-
-        # The emulator's Renderer protocol reports progress as a fraction.
-        renderer = FfmpegRenderer(resolve, progress_scale=1.0)
-        self.editor = LocalEditor(resolve)
-        emulator = Emulator(data_dir, editor=self.editor, renderer=renderer)
-        emulator.charge_credits = False
-        emulator.load(self.state_file)
-        self.history_file = data_dir / HISTORY_FILE
-        self._load_history()
-        emulator.app = _SavingApp(emulator.app, lambda: self._save())  # type: ignore[assignment]
-        self.emulator = emulator
-        self.server = EmulatorServer(emulator, host=host, port=port)
-
-    def _save(self) -> None:
-        try:
-            self.emulator.save(self.state_file)
-            # "undo" must work after a restart too (a CLI command is a process of its own).
-            tmp = self.history_file.with_name(self.history_file.name + ".tmp")
-            tmp.write_text(json.dumps(self.editor.history()), encoding="utf-8")
-            os.replace(tmp, self.history_file)
-        except OSError as exc:
-            log.warning("Could not save the local backend's state (%s)", exc)
-
-    def _load_history(self) -> None:
-        if not self.history_file.exists():
-            return
-        try:
-            history = json.loads(self.history_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            log.warning("Could not read the local undo history (%s); starting without it.", exc)
-            return
-        if isinstance(history, dict):
-            self.editor.restore_history(history)
-
-    # Until the apiserver split lands: no key of its own yet, and nothing to warn about.
-    secret: str | None = None
-    warnings: list[str] = []  # noqa: RUF012
+        self.data_dir = Path(data_dir)
+        self.warnings: list[str] = []  # damage found and set aside at start, for the user to hear about
+        self.secret = install_secret(self.data_dir, self.warnings)
+        self.store = Store(self.data_dir / DATABASE)
+        self.warnings += self.store.warnings
+        self.warnings += import_legacy(self.data_dir, self.store)
+        media_store = MediaStore(self.data_dir / "media")
+        self.api = ApiServer(
+            store=self.store,
+            media_store=media_store,
+            renders_dir=self.data_dir / "renders",
+            editor=editor or LocalEditor(media_store.path_for),
+            # The Renderer protocol reports progress as a fraction.
+            renderer=FfmpegRenderer(media_store.path_for, progress_scale=1.0),
+            accounts=SecretAccounts(self.secret),
+            signing_key=self.secret,
+            turn_options=TurnOptions(heartbeat_seconds=heartbeat_seconds),
+        )
+        self.server = ServerThread(self.api.app, host, port, stopping=self.api.close)
 
     @property
     def url(self) -> str:
         return self.server.url
 
-    def __enter__(self) -> LocalBackend:
+    def signed_url(self, path: str) -> str:
+        """A URL of a media or render file (``/renders/<id>.mp4``) that a player can fetch without the secret."""
+        return self.api.signed_url(self.url, path)
+
+    def start(self) -> None:
         self.server.start()
-        log.info("Local backend at %s, data in %s", self.server.url, self.state_file.parent)
-        return self
+        log.info("Local backend at %s, data in %s", self.server.url, self.data_dir)
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def stop(self) -> None:
         self.server.stop()
-        self._save()
-
-
-class _SavingApp:
-    """Saves the backend's state after every request that may have changed it."""
-
-    def __init__(self, app: Any, save: Any) -> None:
-        self.app = app
-        self.save = save
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            if scope.get("type") == "http" and scope.get("method") != "GET":
-                self.save()
+        self.store.close()

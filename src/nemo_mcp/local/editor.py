@@ -36,13 +36,12 @@ from __future__ import annotations
 import copy
 import logging
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nemo_mcp.emulator.agent import EditResult
+from nemo_mcp.apiserver import EditRequest, EditResult
 from nemo_mcp.errors import NemoError
 from nemo_mcp.local.probe import MediaInfo, probe
 
@@ -59,7 +58,6 @@ MIN_IMAGE_MS = 500
 MAX_TOTAL_MS = 10 * 60_000
 FALLBACK_CLIP_MS = 5000
 CANVASES = {"portrait": (1080, 1920), "landscape": (1920, 1080), "square": (1080, 1080)}
-HISTORY_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -428,30 +426,20 @@ def _kind(upload: Mapping[str, Any]) -> str:
 class LocalEditor:
     """The editor behind the local backend's ``/run_sse``: plain instructions to timeline edits."""
 
-    def __init__(
-        self,
-        resolve: Resolver,
-        *,
-        probe_media: Callable[[Path], MediaInfo] = probe,
-        history_limit: int = HISTORY_LIMIT,
-    ) -> None:
+    def __init__(self, resolve: Resolver, *, probe_media: Callable[[Path], MediaInfo] = probe) -> None:
         self._resolve = resolve
         self._probe = probe_media
-        self._history_limit = history_limit
-        self._history: dict[str, list[dict[str, Any]]] = {}
-        self._lock = threading.Lock()
 
-    def edit(
-        self, session_id: str, draft: dict[str, Any], instruction: str, uploads: list[dict[str, Any]]
-    ) -> EditResult:
-        """Apply ``instruction`` to a copy of ``draft``. Blocks (it may probe media): run in a thread."""
+    def edit(self, request: EditRequest) -> EditResult:
+        """Apply the instruction to a copy of the draft. Blocks (it may probe media): run in a thread."""
+        draft, uploads = request.draft, request.uploads
         original = copy.deepcopy(draft) if isinstance(draft, dict) else {}
-        commands = parse_instruction(instruction or "")
-        log.debug("session %s: %r -> %s", session_id, instruction, commands)
+        commands = parse_instruction(request.instruction or "")
+        log.debug("session %s: %r -> %s", request.session_id, request.instruction, commands)
         if not commands:
             return EditResult(copy.deepcopy(original), HELP, "", {})
         if commands[0].action == "undo":
-            return self._undo(session_id, original)
+            return self._undo(original, request.history)
 
         # Compare against the draft as this editor would lay it out, so that filling in keys it
         # lacks ("t", "m", "d") does not count as a change.
@@ -484,7 +472,6 @@ class LocalEditor:
                 reply += " " + self._info_reply(info, uploads)
             return EditResult(copy.deepcopy(original), reply, "", {"commands": [c.as_dict() for c in commands]})
 
-        self._remember(session_id, original)
         parts = [message for _, message in done] + notes
         parts.append(f"The video is now {_fmt_s(_int(new.get('d')))} long.")
         if info:
@@ -501,37 +488,19 @@ class LocalEditor:
 
     # -- history -------------------------------------------------------------
 
-    def history(self) -> dict[str, list[dict[str, Any]]]:
-        """The undo history of every session, as plain JSON (the local backend saves it)."""
-        with self._lock:
-            return copy.deepcopy(self._history)
-
-    def restore_history(self, history: dict[str, list[dict[str, Any]]]) -> None:
-        with self._lock:
-            self._history = {
-                sid: [d for d in drafts if isinstance(d, dict)][-self._history_limit :]
-                for sid, drafts in history.items()
-                if isinstance(sid, str) and isinstance(drafts, list)
-            }
-
-    def _remember(self, session_id: str, draft: dict[str, Any]) -> None:
-        with self._lock:
-            history = self._history.setdefault(session_id, [])
-            history.append(draft)
-            del history[: max(0, len(history) - self._history_limit)]
-
-    def _undo(self, session_id: str, current: dict[str, Any]) -> EditResult:
-        with self._lock:
-            history = self._history.get(session_id)
-            previous = history.pop() if history else None
-        if previous is None:
+    @staticmethod
+    def _undo(current: dict[str, Any], history: list[dict[str, Any]]) -> EditResult:
+        # The server keeps the history (it pushes every changed draft); undo hands back the last one.
+        if not history:
             return EditResult(current, "There's nothing to undo yet — the timeline is unchanged.", "", {})
+        previous = history[-1]
         length = _fmt_s(_int(previous.get("d")))
         return EditResult(
             copy.deepcopy(previous),
             f"Undone! The timeline is back to how it was before the last change ({length}).",
             "undo",
             {"action": "undo"},
+            reverted=True,
         )
 
     # -- commands ------------------------------------------------------------

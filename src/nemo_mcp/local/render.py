@@ -25,9 +25,7 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import re
-import signal
 import tempfile
 import textwrap
 import time
@@ -78,17 +76,6 @@ _CJK = re.compile(r"[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-
 
 ZoomMethod = Literal["scale", "zoompan"]
 Resolver = Callable[[str], Path | None]
-
-
-# The pids of running ffmpeg renders, for kill_running().
-_RUNNING: set[int] = set()
-
-
-def kill_running() -> None:
-    """Kill every ffmpeg this process started; safe from a signal handler or another thread."""
-    for pid in list(_RUNNING):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
 
 
 class RenderError(RenderFailed):
@@ -624,7 +611,6 @@ class FfmpegRenderer:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        _RUNNING.add(proc.pid)
         stderr_tail: deque[str] = deque(maxlen=40)
 
         async def drain_stderr() -> None:
@@ -663,7 +649,6 @@ class FfmpegRenderer:
             returncode = await proc.wait()
             await stderr_task
         finally:
-            _RUNNING.discard(proc.pid)
             if proc.returncode is None:
                 # Cancelled or failed mid-way: ffmpeg must not outlive the render.
                 with contextlib.suppress(ProcessLookupError):

@@ -1,29 +1,33 @@
-"""Uploaded media: accepted types, safe stored names, and the little metadata we can read cheaply.
+"""Stored media: where uploads live, their unguessable names, copying with a size limit, cheap metadata.
 
-The emulator never probes video (no ffmpeg here): images get their size from the file header,
-WAV files their duration from the RIFF header, everything else answers ``null`` like a service
-that has not analysed the file yet.
+Files live under ``<root>/<session id>/<name>`` and are served at ``/media/<session id>/<name>``.
+A stored name starts with 128 random bits, so knowing one URL tells nothing about another; the
+client's own name is only a readable hint after it, never a path.
+
+No video is probed here (no ffmpeg needed): images get their size from the file header, WAV
+files their duration from the RIFF header, everything else answers ``null`` like a service that
+has not analysed the file yet.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import struct
-import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urlsplit
 
-MediaKind = Literal["image", "video", "audio"]
+import anyio
 
-EXTENSION_KINDS: dict[str, MediaKind] = {
-    **dict.fromkeys(("mp4", "mov", "avi", "webm", "mkv"), "video"),
-    **dict.fromkeys(("jpg", "jpeg", "png", "gif", "webp"), "image"),
-    **dict.fromkeys(("mp3", "wav", "m4a", "aac"), "audio"),
-}
+from nemo_mcp.draft.media import MediaKind
 
-_CHUNK = 1024 * 1024
+CHUNK = 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# A path component this module may have written: no separators, no leading dot.
+SAFE_COMPONENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class TooLarge(Exception):
@@ -35,25 +39,51 @@ def client_basename(name: str) -> str:
     return re.split(r"[\\/]", name)[-1].strip() or "file"
 
 
-def kind_of(name: str) -> MediaKind | None:
-    """The media kind for a file name, by extension (what the real service accepts)."""
-    _, dot, ext = name.rpartition(".")
-    return EXTENSION_KINDS.get(ext.lower()) if dot else None
-
-
-def safe_stored_name(client_name: str) -> str:
-    """A collision-free name made only of safe characters; the client's name is a hint, never a path."""
+def stored_name(client_name: str) -> str:
+    """An unguessable, collision-free name of safe characters that still reads like the client's."""
     base = _UNSAFE.sub("_", client_basename(client_name)).strip("._") or "file"
     stem, dot, ext = base.rpartition(".")
     if not dot:
         stem, ext = base, ""
     stem = stem[:60] or "file"
     suffix = f".{ext.lower()[:10]}" if ext else ""
-    return f"{uuid.uuid4().hex[:12]}-{stem}{suffix}"
+    return f"{secrets.token_hex(16)}-{stem}{suffix}"
 
 
-def copy_limited(source: BinaryIO, dest: Path, limit: int) -> tuple[int, str]:
-    """Copy a stream to ``dest`` in chunks; returns (size, sha256). Raises TooLarge past ``limit``.
+class MediaStore:
+    """The folder of uploaded files, shared by every process serving the same state dir."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def new_path(self, session_id: str, client_name: str) -> Path:
+        """Where a new upload for the session goes (its folder is created); blocks: a worker thread."""
+        folder = self.root / session_id
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / stored_name(client_name)
+
+    def url_path(self, path: Path) -> str:
+        """The URL path a stored file is served at."""
+        return f"/media/{path.parent.name}/{path.name}"
+
+    def path_for(self, url: str) -> Path | None:
+        """The stored file behind a media URL this server issued, whatever host, port or query it names.
+
+        Host and port are ignored on purpose: processes sharing the state dir serve the same
+        files on different ports, and a draft keeps the URL of whichever one stored it.
+        """
+        parts = unquote(urlsplit(url).path).split("/")
+        if len(parts) != 4 or parts[:2] != ["", "media"]:
+            return None
+        session_id, name = parts[2], parts[3]
+        if not SAFE_COMPONENT.fullmatch(session_id) or not SAFE_COMPONENT.fullmatch(name):
+            return None
+        path = self.root / session_id / name
+        return path if path.is_file() else None
+
+
+def copy_limited(source: BinaryIO, dest: Path, limit: int) -> str:
+    """Copy a stream to ``dest`` in chunks; returns its sha256. Raises TooLarge past ``limit``.
 
     Runs in a worker thread: uploads can be hundreds of megabytes and must not sit in memory.
     """
@@ -61,7 +91,7 @@ def copy_limited(source: BinaryIO, dest: Path, limit: int) -> tuple[int, str]:
     size = 0
     try:
         with dest.open("wb") as out:
-            while chunk := source.read(_CHUNK):
+            while chunk := source.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
                     raise TooLarge
@@ -70,7 +100,26 @@ def copy_limited(source: BinaryIO, dest: Path, limit: int) -> tuple[int, str]:
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
-    return size, digest.hexdigest()
+    return digest.hexdigest()
+
+
+async def save_limited(chunks: AsyncIterator[bytes], dest: Path, limit: int) -> str:
+    """Write a byte stream (a fetched URL) to ``dest``; returns its sha256. Raises TooLarge past ``limit``."""
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        async with await anyio.open_file(dest, "wb") as out:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge
+                digest.update(chunk)
+                await out.write(chunk)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.Path(dest).unlink(missing_ok=True)
+        raise
+    return digest.hexdigest()
 
 
 def describe(path: Path, kind: MediaKind) -> dict[str, Any]:
