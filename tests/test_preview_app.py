@@ -168,8 +168,9 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppHost]:
         "NEMO_BACKEND": "local",
         "NEMO_STATE_DIR": str(tmp / "state"),
         "NEMO_OUTPUT_DIR": str(tmp / "out"),
-        # Short waits, so an export returns 'running' at once and the page follows it with check_job.
-        "NEMO_TOOL_WAIT_SECONDS": "1",
+        # Short waits, so an export returns 'running' at once and the page follows it with check_job
+        # (a few times: the page asks again at most every 0.4 s). A 5 s render takes longer than this anywhere.
+        "NEMO_TOOL_WAIT_SECONDS": "0.25",
         "NEMO_RENDER_POLL_SECONDS": "0.2",
         "NEMO_LOG_LEVEL": "WARNING",
     }
@@ -400,6 +401,44 @@ def test_export_moves_the_bar_and_plays_the_video(viewer: Viewer, host: AppHost,
     assert any(
         "exported the video" in c["content"][0]["text"] for c in viewer.page.evaluate("window.host.modelContext")
     )
+    viewer.assert_clean()
+
+
+@needs_browser
+@pytest.mark.slow
+def test_an_export_started_by_the_model_is_followed_to_the_player(viewer: Viewer, host: AppHost) -> None:
+    session = new_project(host, host.tmp / "media-square", "make a slideshow, square")  # type: ignore[attr-defined]
+    started = host.call_tool("export_video", {"session_id": session})
+    assert started["structuredContent"]["status"] == "running"  # NEMO_TOOL_WAIT_SECONDS: a job id comes back
+    before = len(host.calls_from_view())
+    frame = viewer.mount("export_video", {"session_id": session}, started)
+    viewer.wait(frame, "() => document.querySelector('video').readyState >= 2", timeout=RENDER_MS)
+    calls = host.calls_from_view()[before:]
+    assert "export_video" not in calls and "check_job" in calls and "get_state" in calls, calls
+    state = host.call_tool("get_state", {"session_id": session})["structuredContent"]
+    assert frame.evaluate("document.querySelector('video').duration") == pytest.approx(
+        state["duration_ms"] / 1000, abs=0.1
+    )
+    assert frame.inner_text("#chips").startswith("1:1 · 1080×1080")
+    viewer.assert_clean()
+
+
+@needs_browser
+def test_a_truncated_timeline_says_how_much_is_left_out(viewer: Viewer, host: AppHost, project: str) -> None:
+    state = host.call_tool("get_state", {"session_id": project})
+    sc = state["structuredContent"]
+    video = sc["tracks"][0]
+    cut = {
+        **sc,
+        "truncated": True,
+        "track_count": len(sc["tracks"]) + 2,
+        "tracks": [{**video, "segments": video["segments"][:1], "segment_count": 40}, *sc["tracks"][1:]],
+    }
+    frame = viewer.mount("get_state", {"session_id": project}, {**state, "structuredContent": cut})
+    viewer.wait(frame, "() => document.querySelector('.more')")
+    assert frame.inner_text(".lane-video .more") == "… 39 more"
+    assert frame.locator(".lane-video .seg").count() == 1
+    assert frame.inner_text("#foot") == "… 2 more tracks not shown."
     viewer.assert_clean()
 
 
