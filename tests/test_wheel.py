@@ -33,6 +33,7 @@ def test_wheel_carries_the_package_data(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "nemo_mcp/py.typed" in names
     assert any(n.startswith("nemo_mcp/local/fonts/") and n.endswith(".ttf") for n in names)
+    assert "nemo_mcp/server/preview.html" in names  # the MCP App page, read with importlib.resources
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "nemo-mcp = nemo_mcp.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
     assert not any(n.startswith(("tests/", "bench/")) for n in names)

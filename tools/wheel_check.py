@@ -14,6 +14,7 @@ from pathlib import Path
 import anyio
 from mcp import Client, StdioServerParameters
 
+from nemo_mcp.server.preview import PREVIEW_URI
 from nemo_mcp.testing import Emulator, EmulatorServer
 
 
@@ -22,9 +23,15 @@ async def check(command: list[str], url: str, tmp: Path) -> str:
     params = StdioServerParameters(command=command[0], args=command[1:], env=env)
     async with Client(params, mode="legacy") as client:
         result = await client.call_tool("get_credits", {})
+        # The MCP App's page is package data: the installed wheel must find it.
+        listed = {str(r.uri) for r in (await client.list_resources()).resources}
+        page = (await client.read_resource(PREVIEW_URI)).contents[0] if PREVIEW_URI in listed else None
     if result.is_error or result.structured_content["available"] != 100:
         raise SystemExit(f"{command[0]}: get_credits failed: {result}")
-    return f"{command[0]}: get_credits answered {result.structured_content['available']:g} credits"
+    if page is not None and not getattr(page, "text", "").startswith("<!DOCTYPE html>"):
+        raise SystemExit(f"{command[0]}: {PREVIEW_URI} is not the page: {page}")
+    served = f"; {PREVIEW_URI} served" if page is not None else f"; {PREVIEW_URI} not bound into the server yet"
+    return f"{command[0]}: get_credits answered {result.structured_content['available']:g} credits{served}"
 
 
 def main() -> int:

@@ -24,6 +24,7 @@ from nemo_mcp.server import resources
 from nemo_mcp.server import tools as _tools  # noqa: F401 - registers the tools with `tools`
 from nemo_mcp.server._sdk import LegacyChannels, NemoMCPServer
 from nemo_mcp.server.calls import App, tools
+from nemo_mcp.server.preview import PREVIEW_TOOLS, Preview, preview_tool_meta
 
 INSTRUCTIONS = f"""\
 nemo-mcp edits videos with the NemoVideo cloud editor. The workflow:
@@ -39,12 +40,18 @@ Relay error messages to the user as they are: they say what to do next.
 """
 
 
+# Where cloud media may come from besides the API itself: the vendor's own domains (its CDN is not
+# documented); origins seen in answers are added as they come (server/preview.py).
+CLOUD_MEDIA_ORIGINS = ("https://*.nemovideo.ai", "https://*.nemovideo.com")
+
+
 def build_server(settings: Settings, *, on_close: Callable[[], object] | None = None) -> NemoMCPServer:
     """The server; ``on_close`` is called once its lifespan has closed everything it opened."""
     bus = InMemorySubscriptionBus()
     channels = LegacyChannels()
     notifier = resources.Notifier(bus, channels)
     running = resources.Running()
+    preview = Preview()
 
     @contextlib.asynccontextmanager
     async def lifespan(server: Any) -> AsyncIterator[App]:
@@ -53,7 +60,10 @@ def build_server(settings: Settings, *, on_close: Callable[[], object] | None = 
                 open_workflow(settings, listener=notifier) as workflow,
                 anyio.create_task_group() as group,
             ):
-                app = App(settings, workflow, Jobs(group), channels)
+                # The API's own origin serves media: the local backend's port is known only now.
+                served = workflow.settings
+                preview.allow(served.api_base, *(() if workflow.offline else (served.web_url, *CLOUD_MEDIA_ORIGINS)))
+                app = App(settings, workflow, Jobs(group), channels, preview)
                 running.apps.append(app)
                 try:
                     yield app
@@ -72,7 +82,8 @@ def build_server(settings: Settings, *, on_close: Callable[[], object] | None = 
         lifespan=lifespan,
         subscriptions=bus,
         middleware=[channels, resources.list_projects],
+        extensions=[preview.apps],
     )
-    tools.install(server, meta=lambda name: None)
+    tools.install(server, meta=lambda name: preview_tool_meta() if name in PREVIEW_TOOLS else None)
     resources.install(server, running)
     return server

@@ -28,6 +28,7 @@ from nemo_mcp.core.workflow import Workflow
 from nemo_mcp.errors import NemoError
 from nemo_mcp.results import ExportResult, InstructionResult, JobOutput, JobResult, UploadResult, running_text
 from nemo_mcp.server._sdk import LegacyChannels, quiet_deprecations
+from nemo_mcp.server.preview import Preview
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class App:
     workflow: Workflow
     jobs: Jobs
     channels: LegacyChannels
+    preview: Preview
 
 
 # -- shaping results ------------------------------------------------------------------------------
@@ -158,8 +160,14 @@ class Call:
             return error(job.error)
         if job.done:
             result: JobOutput = job.result.model_copy(update={"job_id": job.id})
+            self._allow_media(result)
             return ok(result, result.text(), _links(result))
         return ok(_running(job), running_text(job.id, job.latest_message))
+
+    def _allow_media(self, result: JobOutput) -> None:
+        """Let the preview page load what this result points at (a render's CDN, say)."""
+        if isinstance(result, ExportResult) and result.url:
+            self.app.preview.allow(result.url)
 
     def check_answer(self, job: Job) -> types.CallToolResult:
         """check_job's answer: the job's status with the original result inside once done."""
@@ -167,6 +175,7 @@ class Call:
             return error(job.error)
         if job.done:
             result: JobOutput = job.result.model_copy(update={"job_id": job.id})
+            self._allow_media(result)
             checked = JobResult(status="done", job_id=job.id, kind=job.kind, result=result, message=job.latest_message)
             return ok(checked, checked.text(), _links(result))
         running = JobResult(status="running", job_id=job.id, kind=job.kind, message=job.latest_message)
