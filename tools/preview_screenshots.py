@@ -1,6 +1,6 @@
 """Screenshots of the MCP App (``ui://nemo/preview.html``) with a real timeline and a rendered video.
 
-    python -m tools.preview_screenshots            # writes docs/preview-light.png and docs/preview-dark.png
+    python -m tools.preview_screenshots     # writes docs/preview-light.png, docs/preview-dark.png, docs/preview.png
 
 The same set-up as tests/test_preview_app.py: the real server with the offline backend, the test
 host of tests/apphost, the system Chromium. It makes the demo's project, presses Export in the page,
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,12 +20,13 @@ from typing import Any
 from mcp import StdioServerParameters
 
 from nemo_mcp.cli.demo import INSTRUCTION, make_samples
+from nemo_mcp.local.probe import ffmpeg_exe
 from nemo_mcp.server.preview import PREVIEW_URI
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.apphost.host import CHROMIUM_ARGS, AppHost, chromium, origins  # noqa: E402
+from tests.apphost.host import CHROMIUM_ARGS, AppHost, chromium  # noqa: E402
 
 WIDTH = 760
 
@@ -65,7 +67,6 @@ def main() -> int:
             files = make_samples(tmp / "media")
             up = job(host, host.call_tool("upload_media", {"paths": [str(f) for f in files]}))
             session = up["structuredContent"]["session_id"]
-            host.fallback_domains = origins(u.get("url") for u in up["structuredContent"]["uploaded"])
             job(host, host.call_tool("send_instruction", {"instruction": INSTRUCTION, "session_id": session}))
             state = host.call_tool("get_state", {"session_id": session})
 
@@ -119,6 +120,13 @@ def main() -> int:
                 page.locator(".frame").screenshot(path=str(target), animations="disabled")
                 print(f"{target} ({target.stat().st_size // 1024} KB)")
             browser.close()
+    # The README shows both themes in one picture.
+    light, dark, both = (args.out / f"preview{name}.png" for name in ("-light", "-dark", ""))
+    ffmpeg = ffmpeg_exe()
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-y", "-i", light, "-i", dark, "-filter_complex", "vstack=inputs=2", both], check=True
+    )
+    print(both)
     return 0
 
 

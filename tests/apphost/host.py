@@ -19,7 +19,7 @@ import contextlib
 import shutil
 import socket
 import threading
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -267,9 +267,3 @@ class AppHost:
     def calls_from_view(self, method: str = "tools/call") -> list[str]:
         """Names of the tools (or URIs) the view asked for, in order."""
         return [p.get("name") or p.get("uri") or "" for m, p in list(self.relayed) if m == method]
-
-
-def origins(urls: Iterable[str | None]) -> list[str]:
-    from nemo_mcp.server.preview import origin
-
-    return sorted({origin(u) for u in urls if u})
