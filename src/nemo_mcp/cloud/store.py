@@ -38,7 +38,7 @@ DB_FILE = "state.db"
 LEGACY_FILE = "state.json"
 MAX_SESSIONS = 200
 BUSY_TIMEOUT_MS = 10_000
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 T = TypeVar("T")
 
@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     scope TEXT NOT NULL, session_id TEXT NOT NULL, task_id TEXT, created_at REAL NOT NULL, language TEXT,
     PRIMARY KEY (scope, session_id));
 CREATE TABLE IF NOT EXISTS current (scope TEXT PRIMARY KEY, session_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS exports (
+    scope TEXT NOT NULL, session_id TEXT NOT NULL, draft_sha256 TEXT NOT NULL, path TEXT NOT NULL,
+    created_at REAL NOT NULL, PRIMARY KEY (scope, session_id));
 """
 
 
@@ -65,6 +68,14 @@ class CachedToken:
 
     def valid(self, now: float | None = None, margin: float = 60.0) -> bool:
         return self.expires_at - margin > (time.time() if now is None else now)
+
+
+@dataclass(frozen=True)
+class SavedExport:
+    """The latest MP4 saved for a project, and which draft it shows (by the hash of its exact text)."""
+
+    path: Path
+    draft_sha256: str
 
 
 @dataclass(frozen=True)
@@ -303,6 +314,23 @@ class StateStore:
             db.execute("DELETE FROM current WHERE scope = ? AND session_id = ?", (self.scope, session_id))
 
         await self._run(forget)
+
+    async def record_export(self, session_id: str, export: SavedExport) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO exports VALUES (?, ?, ?, ?, ?)",
+                (self.scope, session_id, export.draft_sha256, str(export.path), time.time()),
+            )
+        )
+
+    async def latest_export(self, session_id: str) -> SavedExport | None:
+        def read(db: sqlite3.Connection) -> SavedExport | None:
+            row = db.execute(
+                "SELECT path, draft_sha256 FROM exports WHERE scope = ? AND session_id = ?", (self.scope, session_id)
+            ).fetchone()
+            return SavedExport(Path(row[0]), row[1]) if row else None
+
+        return await self._run(read)
 
     async def set_current(self, session_id: str) -> None:
         await self._run(lambda db: db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (self.scope, session_id)))

@@ -11,6 +11,7 @@ is given is checked before anything is sent.
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,7 +24,7 @@ import anyio
 from nemo_mcp import draft, errors
 from nemo_mcp.cloud import api, sse
 from nemo_mcp.cloud.client import NemoClient, SessionState, UploadFile
-from nemo_mcp.cloud.store import KnownSession, StateStore
+from nemo_mcp.cloud.store import KnownSession, SavedExport, StateStore
 from nemo_mcp.cloud.transfer import safe_filename
 from nemo_mcp.config import Settings
 from nemo_mcp.core.admission import check_file, check_url
@@ -402,6 +403,8 @@ class Workflow:
             status, self.settings.output_dir, name, _throttled(progress, "Downloading")
         )
         progress(f"Saved {path}")
+        # get_frames looks at this file while the timeline still is what it shows.
+        await self.store.record_export(sid, SavedExport(path, draft_hash(state.raw_draft)))
         return result.model_copy(update={"path": str(path), "size_bytes": size})
 
 
@@ -464,6 +467,11 @@ def _video_name(state: SessionState) -> str:
     titles = [seg.text for track in parsed.tracks if track.type == "text" for seg in track.segments if seg.text]
     project = parsed.title or state.task_name
     return titles[0] if titles else project if project and project != "project" else "nemovideo"
+
+
+def draft_hash(raw_draft: str) -> str:
+    """Which draft an export shows: the hash of the draft's exact text."""
+    return hashlib.sha256(raw_draft.encode("utf-8")).hexdigest()
 
 
 def _check_language(language: str) -> str:
