@@ -23,7 +23,7 @@ from nemo_mcp.draft.media import MAX_UPLOAD_TEXT
 from nemo_mcp.server import resources
 from nemo_mcp.server import tools as _tools  # noqa: F401 - registers the tools with `tools`
 from nemo_mcp.server._sdk import LegacyChannels, NemoMCPServer
-from nemo_mcp.server.calls import App, tools
+from nemo_mcp.server.calls import App, bounded, tools
 
 INSTRUCTIONS = f"""\
 nemo-mcp edits videos with the NemoVideo cloud editor. The workflow:
@@ -72,6 +72,7 @@ def build_server(settings: Settings, *, on_close: Callable[[], object] | None = 
         lifespan=lifespan,
         subscriptions=bus,
         middleware=[channels, resources.list_projects],
+        shape=bounded,
     )
     tools.install(server, meta=lambda name: None)
     resources.install(server, running)
