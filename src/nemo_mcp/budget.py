@@ -32,6 +32,11 @@ WRAPPER_BYTES: Final = 2 * 1024
 """Room ``check_job`` needs around the result it carries: results are built within
 ``STRUCTURED_BYTES - WRAPPER_BYTES`` so that the wrapped one fits too."""
 
+OUTLINE_SEGMENTS: Final = 20
+"""Segments an outline of a long timeline shows, at most: after the ends of every track and what
+the last instruction changed, more from both ends up to this many. Enough to see how it starts and
+ends; a person reads the rest page by page, and every shown segment costs a client time to check."""
+
 LABEL_CHARS: Final = 80
 """Characters of a name or caption in a line of text (a summary line, a change)."""
 

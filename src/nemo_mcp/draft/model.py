@@ -8,9 +8,9 @@ mutated. This is a view for people and tools; a draft goes back to the API exact
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, overload
 
 from nemo_mcp.draft import keys
 from nemo_mcp.lenient import ident
@@ -38,21 +38,119 @@ class Segment:
     source: str | None = None
 
 
+class Segments(Sequence[Segment]):
+    """A track's segments, each read when first looked at.
+
+    The times of all of them are read up front (a track's span needs them, and a segment
+    without a start begins where the one before it ends); the rest of a segment (name, text,
+    volume…) when it is first looked at. A summary of a 4,000-segment draft looks at a few dozen.
+    """
+
+    __slots__ = ("_ends", "_items", "_parsed", "_starts")
+
+    def __init__(self, items: list[Mapping[str, Any]], starts: list[int], ends: list[int]) -> None:
+        self._items = items
+        self._starts = starts
+        self._ends = ends
+        self._parsed: list[Segment | None] = [None] * len(items)
+
+    @classmethod
+    def read(cls, raw: list[Any]) -> Segments:
+        """The segments of a raw ``sg`` list: its objects, in order (anything else is skipped)."""
+        items: list[Mapping[str, Any]] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        cursor = 0  # where the previous segment ended
+        for item in raw:
+            if type(item) is not dict and not isinstance(item, Mapping):
+                continue
+            # The written keys hold valid values almost always, and then they win: read them
+            # first, and look for aliases (and inside ``m``) only when they do not.
+            start, duration = item.get(_ST), item.get(_D)
+            if not (type(start) is int and start >= 0 and type(duration) is int and duration >= 0):
+                start, duration = _TIMES.read(item)
+                if start is None:
+                    start = cursor
+            cursor = start + (duration or 0)
+            items.append(item)
+            starts.append(start)
+            ends.append(cursor)
+        return cls(items, starts, ends)
+
+    @classmethod
+    def of(cls, segments: Iterable[Segment]) -> Segments:
+        """Segments already read."""
+        done = list(segments)
+        made = cls([{} for _ in done], [s.start_ms for s in done], [s.end_ms for s in done])
+        made._parsed = list(done)
+        return made
+
+    @property
+    def start_ms(self) -> int:
+        """Where the first segment starts (0 for none)."""
+        return min(self._starts, default=0)
+
+    @property
+    def end_ms(self) -> int:
+        """Where the last segment ends (0 for none)."""
+        return max(self._ends, default=0)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Segment: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Segment]: ...
+
+    def __getitem__(self, index: int | slice) -> Segment | list[Segment]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        parsed = self._parsed[index]
+        if parsed is None:
+            parsed = self._parsed[index] = self._read(index % len(self._items))
+        return parsed
+
+    def _read(self, i: int) -> Segment:
+        item = self._items[i]
+        name, kind, text, volume, source = _DETAILS.read(item)
+        start, end = self._starts[i], self._ends[i]
+        return Segment(start, end - start, end, ident(item.get("id")), name, keys.kind_of(kind), text, volume, source)
+
+    def __iter__(self) -> Iterator[Segment]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Segments({list(self)!r})"
+
+
 @dataclass(slots=True, kw_only=True)
 class Track:
     type: TrackType
     raw_type: int | None
-    segments: list[Segment]
+    segments: Segments  # a list of Segment is taken too
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.segments, Segments):
+            self.segments = Segments.of(self.segments)
 
     @property
     def start_ms(self) -> int:
         """Where its first segment starts (0 for none)."""
-        return min((s.start_ms for s in self.segments), default=0)
+        return self.segments.start_ms
 
     @property
     def end_ms(self) -> int:
         """Where its last segment ends (0 for none)."""
-        return max((s.end_ms for s in self.segments), default=0)
+        return self.segments.end_ms
 
 
 @dataclass(slots=True, kw_only=True)
@@ -80,9 +178,9 @@ def _track_type(track: Mapping[str, Any]) -> tuple[TrackType, int | None]:
     return TRACK_TYPES.get(number, "other"), number if was_number else None
 
 
-_SEGMENT = keys.Fields(
-    (keys.START, keys.ms),
-    (keys.DURATION, keys.ms),
+_ST, _D = keys.START.written, keys.DURATION.written
+_TIMES = keys.Fields((keys.START, keys.ms), (keys.DURATION, keys.ms))
+_DETAILS = keys.Fields(
     (keys.NAME, keys.text),
     (keys.KIND, keys.text),
     (keys.TEXT, keys.text),
@@ -93,21 +191,7 @@ _SEGMENT = keys.Fields(
 
 def _parse_track(track: Mapping[str, Any]) -> Track:
     track_type, raw_type = _track_type(track)
-    segments: list[Segment] = []
-    cursor = 0  # where the previous segment of this track ended
-    for item in keys.read_list(track, keys.SEGMENTS) or []:
-        if not isinstance(item, Mapping):
-            continue
-        start, duration, name, kind, text, volume, source = _SEGMENT.read(item)
-        if start is None:
-            start = cursor
-        end = start + (duration or 0)
-        # Positional: a third cheaper than by keyword, on thousands of segments.
-        segments.append(
-            Segment(start, duration or 0, end, ident(item.get("id")), name, keys.kind_of(kind), text, volume, source)
-        )
-        cursor = end
-    return Track(type=track_type, raw_type=raw_type, segments=segments)
+    return Track(type=track_type, raw_type=raw_type, segments=Segments.read(keys.read_list(track, keys.SEGMENTS) or []))
 
 
 def canvas_size(meta: Mapping[str, Any] | None) -> tuple[int | None, int | None]:
@@ -141,7 +225,7 @@ def parse_draft(draft: Any, canvas: Mapping[str, Any] | None = None) -> Timeline
         width, height = canvas_size(canvas if isinstance(canvas, Mapping) else None)
     duration = keys.read_ms(data, keys.DURATION)
     if duration is None:
-        duration = max((s.end_ms for track in tracks for s in track.segments), default=0)
+        duration = max((track.end_ms for track in tracks), default=0)
     title = keys.read_text(meta, keys.TITLE) if meta is not None else None
     return Timeline(duration_ms=duration, width=width, height=height, title=title, tracks=tracks)
 

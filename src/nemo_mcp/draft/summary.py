@@ -188,7 +188,9 @@ def outline(
 
 
 class _Fitter:
-    """Chooses what an outline shows, line by line in order of importance, counting characters."""
+    """Chooses what an outline shows, line by line in order of importance, counting characters:
+    the ends of each track and what changed while they fit, then more up to
+    ``budget.OUTLINE_SEGMENTS`` segments."""
 
     def __init__(self, timeline: Timeline, where: str, limit: int, changed: frozenset[Place], most: int) -> None:
         self.timeline = timeline
@@ -218,37 +220,39 @@ class _Fitter:
         self._fill(self._order())
         return self._render()
 
-    def _order(self) -> Iterator[Place]:
-        """Segments in order of importance: the ends of each track, what changed, then inwards."""
+    def _order(self) -> Iterator[tuple[Place, bool]]:
+        """Segments in order of importance, each with whether it must be tried whatever the
+        count: the ends of each track and what changed; then more, inwards from both ends."""
         shown = self.tracks
         tracks = self.timeline.tracks
         for i in shown:
             n = len(tracks[i].segments)
-            yield from ((i, j) for j in dict.fromkeys((0, n - 1)) if 0 <= j < n)
-        yield from sorted(p for p in self.changed if p[0] in self.chosen and p[1] < len(tracks[p[0]].segments))
+            yield from (((i, j), True) for j in dict.fromkeys((0, n - 1)) if 0 <= j < n)
+        changed = sorted(p for p in self.changed if p[0] in self.chosen and p[1] < len(tracks[p[0]].segments))
+        yield from ((p, True) for p in changed)
         depth = 1
         while True:
             more = False
             for i in shown:
                 n = len(tracks[i].segments)
                 if depth < n - depth - 1:
-                    yield (i, depth)
-                    yield (i, n - depth - 1)
+                    yield (i, depth), False
+                    yield (i, n - depth - 1), False
                     more = True
                 elif depth == n - depth - 1:
-                    yield (i, depth)
+                    yield (i, depth), False
             if not more:
                 return
             depth += 1
 
-    def _fill(self, order: Iterator[Place]) -> None:
+    def _fill(self, order: Iterator[tuple[Place, bool]]) -> None:
         shown = 0
-        for place in order:
+        for place, first in order:
             i, j = place
             chosen = self.chosen[i]
             if j in chosen:
                 continue
-            if shown >= self.most:
+            if shown >= self.most or (not first and shown >= budget.OUTLINE_SEGMENTS):
                 return
             line = self._line(place)
             n = len(self.timeline.tracks[i].segments)
@@ -256,7 +260,7 @@ class _Fitter:
             gaps = (j > 0 and j - 1 not in chosen) + (j < n - 1 and j + 1 not in chosen) - 1
             cost = len(line) + 1 + gaps * self.gap_cost
             if cost > self.room:
-                if place in self.changed:
+                if first:
                     continue  # a shorter one may still fit
                 return
             self.room -= cost

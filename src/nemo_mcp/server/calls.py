@@ -107,9 +107,12 @@ def bounded(result: types.CallToolResult) -> types.CallToolResult:
         content.append(block)
     structured = result.structured_content
     if structured is not None:
-        if "\\ud" in json.dumps(structured):
+        dumped = json.dumps(structured, default=str)  # as budget.json_size measures it
+        if "\\ud" in dumped:  # a character past U+FFFF, or a lone surrogate
             structured = _clean(structured)
-        structured, shrunk = budget.fit_json(structured, budget.STRUCTURED_BYTES)
+        shrunk = False
+        if len(dumped) > budget.STRUCTURED_BYTES:
+            structured, shrunk = budget.fit_json(structured, budget.STRUCTURED_BYTES)
         if (cut or shrunk) and not structured.get("truncated"):
             structured = {**structured, "truncated": True}
     if not cut and structured is result.structured_content:
