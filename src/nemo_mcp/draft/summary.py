@@ -169,10 +169,13 @@ def outline(
     most: int | None = None,
 ) -> Outline:
     """The timeline in at most ``limit`` characters; ``where`` names the full list (a resource
-    URI). ``changed`` segments are shown before all but the ends of each track; ``most`` caps the
-    segments shown (the structured output uses it to fit its own budget)."""
+    URI). ``changed`` segments are shown (and marked) right after the ends of each track, when
+    there are at most ``budget.OUTLINE_SEGMENTS`` of them; ``most`` caps the segments shown (the
+    structured output uses it to fit its own budget)."""
     total = timeline.segment_count
-    changed_set = frozenset(changed)
+    # More changed segments than an outline shows (an edit that rebuilt the timeline) are told by
+    # the counted changes; the outline is then the usual one, without a mark on every line.
+    changed_set = frozenset(changed) if len(changed) <= budget.OUTLINE_SEGMENTS else frozenset()
     tracks = len(timeline.tracks)
     # All of it, when it fits with room to spare for a line per track (the structured output
     # lists every track then); past one line per 12 characters it cannot fit.
