@@ -68,7 +68,8 @@ async def get_state_row(emu: EmulatorProcess, workdir: Path, sizes: Sizes) -> Ro
             mine.append(elapsed)
             sizes_seen.add((chars, size))
     b50, o50 = statistics.median(base), statistics.median(mine)
-    ratio = o50 / b50
+    # Each call against the fetch just before it: the machine's other load hits a pair alike.
+    ratio = statistics.median(o / b for o, b in zip(mine, base, strict=True))
     chars = max(c for c, _ in sizes_seen)
     size = max(s for _, s in sizes_seen)
     within = chars <= budget.TEXT_CHARS and size <= budget.STRUCTURED_BYTES
@@ -76,7 +77,7 @@ async def get_state_row(emu: EmulatorProcess, workdir: Path, sizes: Sizes) -> Ro
         f"get_state, {n:,}-segment draft, MCP stdio (p50 of {sizes.long_reps})",
         f"httpx GET + JSON parse {ms(b50)}",
         f"{ms(o50)}; {chars:,} chars + {size / 1024:.1f} KB JSON",
-        f"{ratio:.2f}×",
+        f"{ratio:.2f}× (p50 of pairs)",
         f"≤ {GET_STATE_TARGET}×; ≤ {budget.TEXT_CHARS:,} chars, ≤ {budget.STRUCTURED_BYTES // 1024} KB",
         verdict(ratio <= GET_STATE_TARGET and within),
     )

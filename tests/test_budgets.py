@@ -444,10 +444,10 @@ def test_fit_json_fits_and_keeps_every_key(value: dict[str, Any], limit: int) ->
     shown, cut = budget.fit_json(value, limit)
     assert set(shown) == set(value)
 
-    def bare(v: Any) -> Any:  # what is left when every string is one character and every list empty
+    def bare(v: Any) -> Any:  # what is left with every string short and every list empty
         if isinstance(v, dict):
             return {k: bare(x) for k, x in v.items()}
-        return "…" if isinstance(v, str) and v else [] if isinstance(v, list) else v
+        return budget.cut(v, 64) if isinstance(v, str) else [] if isinstance(v, list) else v
 
     if budget.json_size(bare(value)) <= limit:  # object keys stay: they are the schema
         assert budget.json_size(shown) <= limit

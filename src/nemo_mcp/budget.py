@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 TEXT_CHARS: Final = 8_000
@@ -164,26 +164,42 @@ def json_size(value: Any) -> int:
 
 def fit_json(value: dict[str, Any], limit: int = STRUCTURED_BYTES) -> tuple[dict[str, Any], bool]:
     """``value`` within ``limit`` bytes (:func:`json_size`): long strings cut and long lists
-    shortened, evenly, until it fits; every key is kept so that the result still matches its
-    schema. Returns the value (``value`` itself when it already fit) and whether it was cut."""
+    shortened, evenly, until it fits; every key is kept, and short strings, so that the result
+    still matches its schema. Returns the value (``value`` itself when it already fit) and
+    whether it was cut."""
     if json_size(value) <= limit:
         return value, False
     strings, items = 4_096, 256
     while True:
         shrunk = _shrink(value, strings, items)
-        if json_size(shrunk) <= limit or (strings <= 1 and items == 0):
+        if json_size(shrunk) <= limit or (strings == _SHORTEST and items == 0):
             assert isinstance(shrunk, dict)
             return shrunk, True
-        strings, items = max(1, strings // 2), items // 2
+        strings, items = max(_SHORTEST, strings // 2), items // 2
+
+
+# Strings this short are never cut: statuses, kinds and ids are, and must stay whole to match
+# their schema; with every list emptied, a result of a few dozen fields fits anyway.
+_SHORTEST = 64
 
 
 def _shrink(value: Any, strings: int, items: int) -> Any:
+    return _walk(value, lambda text: cut(text, strings), items)
+
+
+def clean_json(value: Any) -> Any:
+    """``value`` with every string :func:`clean`."""
+    return _walk(value, clean, None)
+
+
+def _walk(value: Any, string: Callable[[str], str], items: int | None) -> Any:
+    """``value`` with ``string`` applied to its strings and its lists cut to ``items``."""
     if isinstance(value, str):
-        return cut(value, strings)
+        return string(value)
     if isinstance(value, list):
-        return [_shrink(v, strings, items) for v in value[:items]]
+        return [_walk(v, string, items) for v in value[:items]]
     if isinstance(value, dict):
-        return {k: _shrink(v, strings, items) for k, v in value.items()}
+        return {k: _walk(v, string, items) for k, v in value.items()}
     return value
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from nemo_mcp import budget
 from nemo_mcp.budget import ELLIPSIS, count
 from nemo_mcp.draft.model import Segment, Timeline, Track, parse_draft
-from nemo_mcp.draft.summary import Place, label, percent, seconds, span, track_name
+from nemo_mcp.draft.summary import Place, label, percent, seconds, span, track_name, words
 
 # A whole track added or removed is told segment by segment up to this many segments.
 _LISTED_IN_TRACK = 3
@@ -110,25 +110,13 @@ def _match(before: list[_Entry], after: list[_Entry]) -> list[tuple[_Entry, _Ent
 
 
 def _noun(track: Track) -> str:
-    if track.type == "video":
-        return "video"
-    if track.type == "audio":
-        return "background music"
-    if track.type == "text":
-        return "title"
-    return f"{track_name(track).lower()} segment"
+    return words(track).noun
 
 
 def _counted(track: Track) -> tuple[str, str]:
     """What a track's segments are called when counted: ("clip", "clips")."""
-    if track.type == "video":
-        return "clip", "clips"
-    if track.type == "audio":
-        return "audio clip", "audio clips"
-    if track.type == "text":
-        return "caption", "captions"
-    name = f"{track_name(track).lower()} segment"
-    return name, name + "s"
+    found = words(track)
+    return found.one, found.many
 
 
 def _capital(text: str) -> str:

@@ -46,13 +46,17 @@ class Segments(Sequence[Segment]):
     volume…) when it is first looked at. A summary of a 4,000-segment draft looks at a few dozen.
     """
 
-    __slots__ = ("_ends", "_items", "_parsed", "_starts")
+    __slots__ = ("_ends", "_items", "_parsed", "_starts", "end_ms", "start_ms")
 
     def __init__(self, items: list[Mapping[str, Any]], starts: list[int], ends: list[int]) -> None:
         self._items = items
         self._starts = starts
         self._ends = ends
         self._parsed: list[Segment | None] = [None] * len(items)
+        self.start_ms: int = min(starts, default=0)
+        """Where the first segment starts (0 for none)."""
+        self.end_ms: int = max(ends, default=0)
+        """Where the last segment ends (0 for none)."""
 
     @classmethod
     def read(cls, raw: list[Any]) -> Segments:
@@ -84,16 +88,6 @@ class Segments(Sequence[Segment]):
         made = cls([{} for _ in done], [s.start_ms for s in done], [s.end_ms for s in done])
         made._parsed = list(done)
         return made
-
-    @property
-    def start_ms(self) -> int:
-        """Where the first segment starts (0 for none)."""
-        return min(self._starts, default=0)
-
-    @property
-    def end_ms(self) -> int:
-        """Where the last segment ends (0 for none)."""
-        return max(self._ends, default=0)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -67,22 +67,38 @@ def _summary_line(track: Track, segment: Segment) -> str:
     return f"{track_name(track)}: {shown} ({span(segment)})"
 
 
-def _track_title(track: Track) -> str:
-    if track.type == "video":
-        return "Video track"
-    if track.type == "audio":
-        return "BGM track"
-    if track.type == "text":
-        return "Text track"
-    return track_name(track)
+@dataclass(frozen=True)
+class Words:
+    """What one kind of track and its segments are called."""
+
+    track: str  # its line in an outline: "Video track"
+    noun: str  # a segment in a change: "Added video 'city.jpg'"
+    one: str  # counted: "1 clip", "2,000 clips"
+    many: str
+
+
+_WORDS: dict[str, Words] = {
+    "video": Words("Video track", "video", "clip", "clips"),
+    "audio": Words("BGM track", "background music", "audio clip", "audio clips"),
+    "text": Words("Text track", "title", "caption", "captions"),
+}
+
+
+def words(track: Track) -> Words:
+    found = _WORDS.get(track.type)
+    if found is not None:
+        return found
+    name = track_name(track)
+    noun = f"{name.lower()} segment"
+    return Words(name, noun, noun, noun + "s")
 
 
 def track_line(track: Track) -> str:
     """'Video track: 1,995 segments, 0-598.5s'."""
     n = len(track.segments)
     if not n:
-        return f"{_track_title(track)}: no segments"
-    return f"{_track_title(track)}: {count(n, 'segment')}, {seconds(track.start_ms)}-{seconds(track.end_ms)}s"
+        return f"{words(track).track}: no segments"
+    return f"{words(track).track}: {count(n, 'segment')}, {seconds(track.start_ms)}-{seconds(track.end_ms)}s"
 
 
 def _header(timeline: Timeline, with_segments: bool) -> str:

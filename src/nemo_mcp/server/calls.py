@@ -109,7 +109,7 @@ def bounded(result: types.CallToolResult) -> types.CallToolResult:
     if structured is not None:
         dumped = json.dumps(structured, default=str)  # as budget.json_size measures it
         if "\\ud" in dumped:  # a character past U+FFFF, or a lone surrogate
-            structured = _clean(structured)
+            structured = budget.clean_json(structured)
         shrunk = False
         if len(dumped) > budget.STRUCTURED_BYTES:
             structured, shrunk = budget.fit_json(structured, budget.STRUCTURED_BYTES)
@@ -118,16 +118,6 @@ def bounded(result: types.CallToolResult) -> types.CallToolResult:
     if not cut and structured is result.structured_content:
         return result
     return result.model_copy(update={"content": content, "structured_content": structured})
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        return budget.clean(value)
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    return value
 
 
 def error(exc: BaseException) -> types.CallToolResult:
