@@ -385,8 +385,8 @@ def _splits_a_character(text: str, at: int) -> bool:
     if not 0 < at < len(text):
         return False
     after, before = text[at], text[at - 1]
-    regional = [0x1F1E6 <= ord(c) <= 0x1F1FF for c in text[:at]]
-    run = len(regional) - (regional[::-1].index(False) if False in regional else 0) if regional else 0
+    regional = [0x1F1E6 <= ord(c) <= 0x1F1FF for c in reversed(text[:at])]
+    run = regional.index(False) if False in regional else len(regional)  # flag halves just before
     return budget._joins_previous(after) or before == "\u200d" or (0x1F1E6 <= ord(after) <= 0x1F1FF and run % 2 == 1)
 
 

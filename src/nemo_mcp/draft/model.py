@@ -210,7 +210,11 @@ def as_mapping(draft: Any) -> Mapping[str, Any] | None:
 
 
 def parse_draft(draft: Any, canvas: Mapping[str, Any] | None = None) -> Timeline:
-    """Read any JSON value as a draft; garbage gives an empty timeline. Never mutates ``draft``."""
+    """Read any JSON value as a draft; garbage gives an empty timeline. Never mutates ``draft``.
+
+    Segments are read from ``draft`` when first looked at (:class:`Segments`): change the draft
+    afterwards and the timeline may show the change.
+    """
     data = as_mapping(draft) or {}
     tracks = [_parse_track(t) for t in keys.read_list(data, keys.TRACKS) or [] if isinstance(t, Mapping)]
     meta = keys.read_mapping(data, keys.META)

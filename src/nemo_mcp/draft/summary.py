@@ -311,7 +311,8 @@ class _Fitter:
                 lines.append(_gap_line(len(track.segments) - previous - 1))
             shown.append((i, [(self.firsts[i] + j + 1, j) for j in picked]))
         left = self.total - sum(len(s) for _, s in shown)
-        lines.append(more_line(left, len(timeline.tracks) - len(self.tracks), self.where))
+        if left or len(self.tracks) < len(timeline.tracks):  # else it all fitted after all
+            lines.append(more_line(left, len(timeline.tracks) - len(self.tracks), self.where))
         return Outline("\n".join(lines), shown, self.total, len(timeline.tracks), self.changed)
 
 
