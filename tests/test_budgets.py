@@ -44,8 +44,8 @@ CHANGE = "change the middle caption"
 
 
 class EditorForTests:
-    """The scripted editor, plus two instructions of our own: change one caption in the middle,
-    and rebuild every segment under new ids."""
+    """The scripted editor, plus instructions of our own: change one caption in the middle,
+    rebuild every segment under new ids, answer at length, fail with a huge message."""
 
     def __init__(self) -> None:
         self.scripted = ScriptedEditor()
@@ -62,6 +62,8 @@ class EditorForTests:
                     if "tx" in segment:
                         segment["tx"] += "!"
             return EditResult(draft=fresh, reply="")
+        if instruction.startswith("fail loudly"):
+            raise RuntimeError("x" * 50_000 + "\n" + "y" * 50_000)
         if instruction.startswith("say a lot"):
             return EditResult(draft=draft, reply="\n".join(f"Line {i}: {'文字 ' * 30}" for i in range(400)))
         return self.scripted.edit(session_id, draft, instruction, uploads)
@@ -335,15 +337,10 @@ async def test_twenty_uploads_with_long_names_fit(make_server: Any, tmp_path: Pa
 
 
 @pytest.mark.anyio
-async def test_errors_are_bounded_too(make_server: Any, emu: Emulator) -> None:
-    class Failing:
-        def edit(self, *args: Any) -> Any:
-            raise RuntimeError("x" * 50_000 + "\n" + "y" * 50_000)
-
+async def test_errors_are_bounded_too(make_server: Any) -> None:
     async with Client(make_server(), mode="legacy") as client:
         unknown = await client.call_tool("no_such_tool_" + "z" * 20_000, {})
-        emu.editor = Failing()
-        failed = await client.call_tool("send_instruction", {"instruction": "anything"})
+        failed = await client.call_tool("send_instruction", {"instruction": "fail loudly"})
     for result in (unknown, failed):
         assert result.is_error
         assert_within_budget(result)
