@@ -13,7 +13,7 @@ from pathlib import Path
 
 import anyio
 
-from bench import latency, render_row, transfer
+from bench import latency, long_timeline, render_row, transfer
 from bench.common import EmulatorProcess, Row, Sizes, format_table, load_average, machine
 
 Measure = Callable[[EmulatorProcess, Path, Sizes], Awaitable[Row]]
@@ -23,10 +23,17 @@ def _error_row(name: str, exc: BaseException) -> Row:
     return Row(name, "n/a", "n/a", f"{type(exc).__name__}: {str(exc)[:90]}", "", "ERROR")
 
 
-async def _run_all(emu: EmulatorProcess, root: Path, sizes: Sizes, skip_render: bool) -> list[Row]:
+async def _run_all(
+    emu: EmulatorProcess, root: Path, sizes: Sizes, skip_render: bool, only: set[str] | None = None
+) -> list[Row]:
     rows: list[Row] = []
 
+    def wanted(name: str) -> bool:
+        return only is None or name in only
+
     async def run(name: str, measure: Measure) -> None:
+        if not wanted(name):
+            return
         workdir = root / name
         workdir.mkdir()
         started = time.perf_counter()
@@ -41,16 +48,22 @@ async def _run_all(emu: EmulatorProcess, root: Path, sizes: Sizes, skip_render: 
     async def cold_start(emu: EmulatorProcess, workdir: Path, sizes: Sizes) -> Row:
         return await anyio.to_thread.run_sync(latency.cold_start_row, emu, workdir, sizes)
 
+    async def summary(emu: EmulatorProcess, workdir: Path, sizes: Sizes) -> Row:
+        return long_timeline.summary_row(sizes)
+
     await run("tool-call", latency.call_overhead_row)
+    await run("long-timeline", long_timeline.get_state_row)
+    await run("summary", summary)
     await run("sse", latency.sse_row)
     if transfer.curl_exe() is None:
-        rows += transfer.curl_missing_rows()
+        if wanted("upload") or wanted("download"):
+            rows += transfer.curl_missing_rows()
     else:
         await run("upload", transfer.upload_row)
         await run("download", transfer.download_row)
     await run("cold-start", cold_start)
     await run("concurrency", latency.concurrency_row)
-    if not skip_render:
+    if not skip_render and wanted("render"):
         started = time.perf_counter()
         row = await anyio.to_thread.run_sync(render_row.render_row, sizes)
         print(f"  render: {row.verdict} ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
@@ -63,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute (what CI runs)")
     parser.add_argument("--skip-render", action="store_true", help="leave out bench/render.py")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a row is MISS (ERROR always exits 1)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only this row (repeatable): tool-call, long-timeline, summary, …",
+    )
     args = parser.parse_args(argv)
     sizes = Sizes.for_mode(args.quick)
     started = time.perf_counter()
@@ -74,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         emu = EmulatorProcess(root / "emulator")
         emu.start()
         try:
-            rows = anyio.run(_run_all, emu, root, sizes, args.skip_render)
+            rows = anyio.run(_run_all, emu, root, sizes, args.skip_render, set(args.only) if args.only else None)
         finally:
             emu.stop()
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -37,12 +37,14 @@ class Sizes:
     cold_starts: int
     concurrent: int
     concurrent_bursts: int
+    long_segments: int  # the long draft of bench/long_timeline.py
+    long_reps: int
 
     @classmethod
     def for_mode(cls, quick: bool) -> Sizes:
         if quick:
-            return cls(True, 20, 5, 0.03, 20_000_000, 1, 3, 10, 2)
-        return cls(False, 200, 30, 0.05, 200_000_000, 2, 7, 50, 3)
+            return cls(True, 20, 5, 0.03, 20_000_000, 1, 3, 10, 2, 4000, 15)
+        return cls(False, 200, 30, 0.05, 200_000_000, 2, 7, 50, 3, 4000, 60)
 
 
 @dataclass
@@ -161,6 +163,13 @@ class EmulatorProcess:
 
     def faults(self, **changes: Any) -> None:
         httpx.post(f"{self.url}/__bench/faults", json=changes, timeout=10).raise_for_status()
+
+    def long_draft(self, session_id: str, segments: int) -> None:
+        """Give a session the draft ``bench.drafts.long_draft(segments)``."""
+        answer = httpx.post(
+            f"{self.url}/__bench/draft", json={"session_id": session_id, "segments": segments}, timeout=30
+        )
+        answer.raise_for_status()
 
     def sse_log(self) -> list[tuple[float, str]]:
         answer = httpx.get(f"{self.url}/__bench/sse-log", timeout=10)

@@ -10,7 +10,9 @@ A small ASGI wrapper around ``emu.app``, served in its place:
 * records ``time.time()`` just before each body chunk of a ``/run_sse`` answer is handed to
   the server, i.e. when the emulator emits the event;
 * ``POST /__bench/faults`` with a JSON object sets fields of ``emu.faults``;
-* ``GET /__bench/sse-log`` answers the recorded ``[[time, chunk], ...]`` and clears it.
+* ``GET /__bench/sse-log`` answers the recorded ``[[time, chunk], ...]`` and clears it;
+* ``POST /__bench/draft`` with ``{"session_id": ..., "segments": N}`` gives that session the
+  draft ``bench.drafts.long_draft(N)``.
 
 A separate process keeps the emulator's work (multipart parsing, hashing, file serving) off
 the benchmark client's interpreter and GIL, as a remote API would be.
@@ -30,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bench.drafts import long_draft
 from nemo_mcp.testing import Emulator, EmulatorServer
 
 CONTROL = "/__bench/"
@@ -77,6 +80,11 @@ class Recorder:
                         await JSONResponse({"error": f"no fault {name}"}, 400)(scope, receive, send)
                         return
                     setattr(self.emu.faults, name, value)
+            answer = {"ok": True}
+        elif what == "draft" and request.method == "POST":
+            # A long draft made here, in the emulator's own process, for bench/long_timeline.py.
+            wanted = await request.json()
+            self.emu.set_draft(wanted["session_id"], long_draft(int(wanted["segments"])))
             answer = {"ok": True}
         elif what == "sse-log":
             with self.lock:

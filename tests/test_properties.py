@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from nemo_mcp.cloud.sse import EventDecoder, Heartbeat, StreamError, TextDelta, ToolCall, ToolResult
 from nemo_mcp.draft import Timeline, diff, is_exportable, parse_draft, summarize
+from nemo_mcp.results import StateResult
 
 SETTINGS = settings(max_examples=200, deadline=None)
 
@@ -113,8 +114,11 @@ def test_parsed_segments_are_consistent(draft: Any) -> None:
             assert segment.end_ms == segment.start_ms + segment.duration_ms
             assert segment.volume is None or 0 <= segment.volume <= 1
     assert timeline.duration_ms >= 0
-    # Round trip through the structured output.
-    assert Timeline.model_validate(timeline.model_dump()) == timeline
+    # The structured output reads back as what it says.
+    state = StateResult.of("1", timeline)
+    assert StateResult.model_validate(state.model_dump(mode="json")) == state
+    shown = [s for track in state.tracks for s in track.segments]
+    assert len(shown) == state.segments_shown == timeline.segment_count
 
 
 @SETTINGS

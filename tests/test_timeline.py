@@ -18,6 +18,7 @@ from nemo_mcp.draft import (
     parse_draft,
     summarize,
 )
+from nemo_mcp.results import StateResult
 
 # The example of docs/draft-format.md.
 EXAMPLE: dict[str, Any] = {
@@ -259,7 +260,7 @@ def test_exportable() -> None:
     assert not is_exportable(None)
     assert not is_exportable({})
     # It is part of the structured output.
-    assert parse_draft(EXAMPLE).model_dump()["exportable"] is True
+    assert StateResult.of("1", parse_draft(EXAMPLE)).model_dump()["exportable"] is True
 
 
 # --- summary ---------------------------------------------------------------------------------

@@ -59,12 +59,18 @@ class SessionState:
     """A state answer: the draft exactly as received, and parsed views of it."""
 
     session_id: str
-    raw_draft: str | None  # the draft's JSON text, byte for byte
     draft: Any
     canvas: dict[str, Any]
     uploads: list[dict[str, Any]]
     task_name: str | None
     raw: dict[str, Any] = field(repr=False)
+    text: str = field(default="", repr=False)  # the whole answer, as received
+
+    @functools.cached_property
+    def raw_draft(self) -> str | None:
+        """The draft's JSON text, byte for byte; found in the answer when first asked for (reading
+        the timeline never needs it, exports and change checks do)."""
+        return api.raw_draft(self.text)
 
 
 class NemoClient:
@@ -201,12 +207,12 @@ class NemoClient:
         uploads = state.get("video_infos")
         return SessionState(
             session_id=session_id,
-            raw_draft=api.raw_draft(text),
             draft=state.get("draft"),
             canvas=canvas if isinstance(canvas, dict) else {},
             uploads=[u for u in uploads if isinstance(u, dict)] if isinstance(uploads, list) else [],
             task_name=data.get("task_name") if isinstance(data.get("task_name"), str) else None,
             raw=data,
+            text=text,
         )
 
     async def upload_files(

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 
@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 MAX_INSTRUCTION_CHARS = 8000
 HEARTBEAT_REPORT_SECONDS = 5.0
 QUALITIES = ("high", "medium", "low")
+# Sessions whose last instruction's changes are remembered (a draft each).
+KEEP_LAST_CHANGES = 8
 
 T = TypeVar("T")
 
@@ -100,6 +102,8 @@ class Workflow:
         # Things the user should hear about once (state moved aside, …), besides the store's own.
         self.notices = notices if notices is not None else []
         self._shared = _Shared()
+        # Per session: the draft the last instruction left and the places of what it changed.
+        self._last_changes: dict[str, tuple[Any, frozenset[draft.Place]]] = {}
 
     @property
     def settings(self) -> Settings:
@@ -194,7 +198,13 @@ class Workflow:
     async def get_state(self, session_id: str | None = None) -> StateResult:
         sid = await self.resolve_session(session_id)
         state = await self._replacing_lost_session(sid, lambda: self.client.state(sid))
-        return state_result(state)
+        return state_result(state, self.last_changes(state))
+
+    def last_changes(self, state: SessionState) -> frozenset[draft.Place]:
+        """The segments the last instruction through this server changed, while the draft is
+        still the one it left (a summary shows them first)."""
+        known = self._last_changes.get(state.session_id)
+        return known[1] if known is not None and known[0] == state.draft else frozenset()
 
     async def read_state(self, session_id: str) -> SessionState:
         """A project's state with no side effects: a lost session is :class:`SessionNotFound`, not replaced."""
@@ -306,8 +316,10 @@ class Workflow:
             if stream.error is not None:
                 raise stream.error
             after = await self.client.state(sid)
-        changes = draft.diff(before.draft, after.draft)
-        reply = stream.reply.strip()
+        parsed = draft.parse_draft(after.draft, after.canvas)
+        compared = draft.compare(draft.parse_draft(before.draft, before.canvas), parsed)
+        changes = compared.sentences
+        reply, cut = InstructionResult.bounded_reply(stream.reply.strip())
         if not reply:
             reply = (
                 CHANGED_PREFIX + "; ".join(changes) + "."
@@ -318,16 +330,20 @@ class Workflow:
                 progress(reply)
         if note:
             note += " The timeline changed, so the edit was applied; it was not sent again."
-        parsed = draft.parse_draft(after.draft, after.canvas)
-        return InstructionResult(
+        self._last_changes.pop(sid, None)
+        self._last_changes[sid] = (after.draft, compared.touched)
+        while len(self._last_changes) > KEEP_LAST_CHANGES:
+            del self._last_changes[next(iter(self._last_changes))]
+        result = InstructionResult(
             session_id=sid,
             reply=reply,
             timeline_changed=bool(changes) or before.raw_draft != after.raw_draft,
             changes=changes,
-            timeline=draft.summarize(parsed),
-            tools_used=[name for name in stream.tools if name],
+            tools_used=InstructionResult.bounded_tools(stream.tools),
             note=note,
+            truncated=cut,
         )
+        return result.with_timeline(parsed, compared.touched)
 
     async def _recover(self, sid: str, before: SessionState, progress: Progress, why: str) -> SessionState:
         """The agent may still be working: watch the state instead of resending the instruction."""
@@ -447,18 +463,9 @@ def _stream_error(event: sse.StreamError) -> NemoError:
     return errors.ApiError(f"The NemoVideo editor reported an error: {event.message}")
 
 
-def state_result(state: SessionState) -> StateResult:
+def state_result(state: SessionState, changed: frozenset[draft.Place] = frozenset()) -> StateResult:
     parsed = draft.parse_draft(state.draft, state.canvas)
-    return StateResult(
-        session_id=state.session_id,
-        duration_ms=parsed.duration_ms,
-        width=parsed.width,
-        height=parsed.height,
-        exportable=parsed.exportable,
-        tracks=parsed.tracks,
-        uploads=len(state.uploads),
-        summary=draft.summarize(parsed),
-    )
+    return StateResult.of(state.session_id, parsed, len(state.uploads), changed)
 
 
 def _video_name(state: SessionState) -> str:

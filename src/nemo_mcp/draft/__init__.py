@@ -7,18 +7,24 @@ into a :class:`Timeline`), ``summary`` and ``diff`` (the words for people), and 
 own drafts, written with the canonical keys).
 """
 
-from nemo_mcp.draft.diff import diff
+from nemo_mcp.draft.diff import Changes, compare, diff
 from nemo_mcp.draft.model import TRACK_TYPES, Segment, Timeline, Track, TrackType, is_exportable, parse_draft
-from nemo_mcp.draft.summary import summarize
+from nemo_mcp.draft.summary import Outline, Place, outline, page, summarize
 
 __all__ = [
     "TRACK_TYPES",
+    "Changes",
+    "Outline",
+    "Place",
     "Segment",
     "Timeline",
     "Track",
     "TrackType",
+    "compare",
     "diff",
     "is_exportable",
+    "outline",
+    "page",
     "parse_draft",
     "summarize",
 ]

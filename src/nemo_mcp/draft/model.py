@@ -8,10 +8,9 @@ mutated. This is a view for people and tools; a draft goes back to the API exact
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any, Final, Literal
-
-from pydantic import BaseModel, computed_field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal, overload
 
 from nemo_mcp.draft import keys
 from nemo_mcp.lenient import ident
@@ -24,11 +23,14 @@ TRACK_TYPES: Final[dict[int, TrackType]] = {
 }
 
 
-class Segment(BaseModel):
-    id: str | None = None
+# Plain classes, not pydantic models: a draft of 4,000 segments is read on every call, and
+# validating what this module builds itself cost more than the rest of a get_state.
+@dataclass(slots=True)
+class Segment:
     start_ms: int
     duration_ms: int
     end_ms: int
+    id: str | None = None
     name: str | None = None
     kind: str | None = None
     text: str | None = None
@@ -36,25 +38,131 @@ class Segment(BaseModel):
     source: str | None = None
 
 
-class Track(BaseModel):
+class Segments(Sequence[Segment]):
+    """A track's segments, each read when first looked at.
+
+    The times of all of them are read up front (a track's span needs them, and a segment
+    without a start begins where the one before it ends); the rest of a segment (name, text,
+    volume…) when it is first looked at. A summary of a 4,000-segment draft looks at a few dozen.
+    """
+
+    __slots__ = ("_ends", "_items", "_parsed", "_starts", "end_ms", "start_ms")
+
+    def __init__(self, items: list[Mapping[str, Any]], starts: list[int], ends: list[int]) -> None:
+        self._items = items
+        self._starts = starts
+        self._ends = ends
+        self._parsed: list[Segment | None] = [None] * len(items)
+        self.start_ms: int = min(starts, default=0)
+        """Where the first segment starts (0 for none)."""
+        self.end_ms: int = max(ends, default=0)
+        """Where the last segment ends (0 for none)."""
+
+    @classmethod
+    def read(cls, raw: list[Any]) -> Segments:
+        """The segments of a raw ``sg`` list: its objects, in order (anything else is skipped)."""
+        items: list[Mapping[str, Any]] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        cursor = 0  # where the previous segment ended
+        for item in raw:
+            if type(item) is not dict and not isinstance(item, Mapping):
+                continue
+            # The written keys hold valid values almost always, and then they win: read them
+            # first, and look for aliases (and inside ``m``) only when they do not.
+            start, duration = item.get(_ST), item.get(_D)
+            if not (type(start) is int and start >= 0 and type(duration) is int and duration >= 0):
+                start, duration = _TIMES.read(item)
+                if start is None:
+                    start = cursor
+            cursor = start + (duration or 0)
+            items.append(item)
+            starts.append(start)
+            ends.append(cursor)
+        return cls(items, starts, ends)
+
+    @classmethod
+    def of(cls, segments: Iterable[Segment]) -> Segments:
+        """Segments already read."""
+        done = list(segments)
+        made = cls([{} for _ in done], [s.start_ms for s in done], [s.end_ms for s in done])
+        made._parsed = list(done)
+        return made
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Segment: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Segment]: ...
+
+    def __getitem__(self, index: int | slice) -> Segment | list[Segment]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        parsed = self._parsed[index]
+        if parsed is None:
+            parsed = self._parsed[index] = self._read(index % len(self._items))
+        return parsed
+
+    def _read(self, i: int) -> Segment:
+        item = self._items[i]
+        name, kind, text, volume, source = _DETAILS.read(item)
+        start, end = self._starts[i], self._ends[i]
+        return Segment(start, end - start, end, ident(item.get("id")), name, keys.kind_of(kind), text, volume, source)
+
+    def __iter__(self) -> Iterator[Segment]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Segments({list(self)!r})"
+
+
+@dataclass(slots=True, kw_only=True)
+class Track:
     type: TrackType
     raw_type: int | None
-    segments: list[Segment]
+    segments: Segments  # a list of Segment is taken too
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.segments, Segments):
+            self.segments = Segments.of(self.segments)
+
+    @property
+    def start_ms(self) -> int:
+        """Where its first segment starts (0 for none)."""
+        return self.segments.start_ms
+
+    @property
+    def end_ms(self) -> int:
+        """Where its last segment ends (0 for none)."""
+        return self.segments.end_ms
 
 
-class Timeline(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Timeline:
     duration_ms: int
     width: int | None = None
     height: int | None = None
     title: str | None = None
     tracks: list[Track]
 
-    # A computed field so that it also appears in the tool's structured output.
-    @computed_field  # type: ignore[prop-decorator]
     @property
     def exportable(self) -> bool:
         """Some track has at least one segment (the API's own rule)."""
         return any(track.segments for track in self.tracks)
+
+    @property
+    def segment_count(self) -> int:
+        return sum(len(track.segments) for track in self.tracks)
 
 
 def _track_type(track: Mapping[str, Any]) -> tuple[TrackType, int | None]:
@@ -64,31 +172,20 @@ def _track_type(track: Mapping[str, Any]) -> tuple[TrackType, int | None]:
     return TRACK_TYPES.get(number, "other"), number if was_number else None
 
 
+_ST, _D = keys.START.written, keys.DURATION.written
+_TIMES = keys.Fields((keys.START, keys.ms), (keys.DURATION, keys.ms))
+_DETAILS = keys.Fields(
+    (keys.NAME, keys.text),
+    (keys.KIND, keys.text),
+    (keys.TEXT, keys.text),
+    (keys.VOLUME, keys.volume),
+    (keys.SOURCE, keys.text),
+)
+
+
 def _parse_track(track: Mapping[str, Any]) -> Track:
     track_type, raw_type = _track_type(track)
-    segments: list[Segment] = []
-    cursor = 0  # where the previous segment of this track ended
-    for item in keys.read_list(track, keys.SEGMENTS) or []:
-        if not isinstance(item, Mapping):
-            continue
-        start = keys.read_ms(item, keys.START)
-        if start is None:
-            start = cursor
-        duration = keys.read_ms(item, keys.DURATION) or 0
-        segment = Segment(
-            id=ident(item.get("id")),
-            start_ms=start,
-            duration_ms=duration,
-            end_ms=start + duration,
-            name=keys.read_text(item, keys.NAME),
-            kind=keys.read_kind(item),
-            text=keys.read_text(item, keys.TEXT),
-            volume=keys.read_volume(item),
-            source=keys.read_text(item, keys.SOURCE),
-        )
-        segments.append(segment)
-        cursor = segment.end_ms
-    return Track(type=track_type, raw_type=raw_type, segments=segments)
+    return Track(type=track_type, raw_type=raw_type, segments=Segments.read(keys.read_list(track, keys.SEGMENTS) or []))
 
 
 def canvas_size(meta: Mapping[str, Any] | None) -> tuple[int | None, int | None]:
@@ -113,7 +210,11 @@ def as_mapping(draft: Any) -> Mapping[str, Any] | None:
 
 
 def parse_draft(draft: Any, canvas: Mapping[str, Any] | None = None) -> Timeline:
-    """Read any JSON value as a draft; garbage gives an empty timeline. Never mutates ``draft``."""
+    """Read any JSON value as a draft; garbage gives an empty timeline. Never mutates ``draft``.
+
+    Segments are read from ``draft`` when first looked at (:class:`Segments`): change the draft
+    afterwards and the timeline may show the change.
+    """
     data = as_mapping(draft) or {}
     tracks = [_parse_track(t) for t in keys.read_list(data, keys.TRACKS) or [] if isinstance(t, Mapping)]
     meta = keys.read_mapping(data, keys.META)
@@ -122,7 +223,7 @@ def parse_draft(draft: Any, canvas: Mapping[str, Any] | None = None) -> Timeline
         width, height = canvas_size(canvas if isinstance(canvas, Mapping) else None)
     duration = keys.read_ms(data, keys.DURATION)
     if duration is None:
-        duration = max((s.end_ms for track in tracks for s in track.segments), default=0)
+        duration = max((track.end_ms for track in tracks), default=0)
     title = keys.read_text(meta, keys.TITLE) if meta is not None else None
     return Timeline(duration_ms=duration, width=width, height=height, title=title, tracks=tracks)
 

@@ -16,6 +16,9 @@ offering the seam it uses.
 * **Argument errors a model can read.** A tool called with arguments of the wrong shape raises
   ``ToolError`` caused by pydantic's ``ValidationError`` (documented on ``MCPServer.call_tool``);
   the SDK relays pydantic's text. :class:`NemoMCPServer` turns it into one plain sentence.
+* **A size limit on tool results.** The SDK sends whatever a tool returns. :class:`NemoMCPServer`
+  passes every ``CallToolResult`` it answers, the error results it makes itself included, through
+  one shaping function (``server.calls.bounded``: the budgets of ``nemo_mcp.budget``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import contextlib
 import logging
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,19 +139,31 @@ def _advertise(result: HandlerResult) -> HandlerResult:
     return result
 
 
+Shape = Callable[[types.CallToolResult], types.CallToolResult]
+
+
 class NemoMCPServer(MCPServer[Any]):
-    """``MCPServer`` whose argument errors read as one sentence a model can act on."""
+    """``MCPServer`` whose argument errors read as one sentence a model can act on, and whose
+    every tool result, errors included, goes through ``shape`` on its way out (the budgets)."""
+
+    def __init__(self, *args: Any, shape: Shape, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shape = shape
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> types.CallToolResult | types.InputRequiredResult:
         try:
-            return await super().call_tool(name, arguments, context)
+            result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
                 message = argument_errors(name, exc.__cause__)
-                return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
-            raise
+            else:
+                # What the SDK would answer (an unknown tool, a resolver's refusal), shaped too.
+                log.info("Tool %r failed: %r", name[:100], str(exc)[:200])
+                message = str(exc)
+            result = types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
+        return self.shape(result) if isinstance(result, types.CallToolResult) else result
 
 
 def argument_errors(tool: str, exc: ValidationError) -> str:

@@ -23,7 +23,7 @@ from nemo_mcp.draft.media import MAX_UPLOAD_TEXT
 from nemo_mcp.server import resources
 from nemo_mcp.server import tools as _tools  # noqa: F401 - registers the tools with `tools`
 from nemo_mcp.server._sdk import LegacyChannels, NemoMCPServer
-from nemo_mcp.server.calls import App, tools
+from nemo_mcp.server.calls import App, bounded, tools
 from nemo_mcp.server.preview import PREVIEW_TOOLS, Preview, preview_tool_meta
 
 INSTRUCTIONS = f"""\
@@ -32,7 +32,8 @@ nemo-mcp edits videos with the NemoVideo cloud editor. The workflow:
 2. send_instruction: say in plain language what to make or change ("turn my images into an animated
    video with the title 'Summer' and soft music"). Edits can take minutes: if the result says
    status "running", call check_job with its job_id until it is "done".
-3. get_state: the timeline (tracks, segments, durations), to check before exporting.
+3. get_state: the timeline (tracks, segments, durations), to check before exporting. A long one
+   comes as an outline; the resource nemo://sessions/<id>/timeline lists every segment, page by page.
 4. export_video: renders a 1080p MP4 and saves it on this computer (exports are free; instructions
    cost credits, see get_credits). Also returns a job_id while rendering.
 Omit session_id to work on the current project; new_session starts another one.
@@ -83,6 +84,7 @@ def build_server(settings: Settings, *, on_close: Callable[[], object] | None = 
         subscriptions=bus,
         middleware=[channels, resources.list_projects],
         extensions=[preview.apps],
+        shape=bounded,
     )
     tools.install(server, meta=lambda name: preview_tool_meta() if name in PREVIEW_TOOLS else None)
     resources.install(server, running)

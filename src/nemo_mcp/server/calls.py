@@ -10,6 +10,7 @@ live progress, and shapes the answer.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -22,11 +23,20 @@ import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import BaseModel
 
+from nemo_mcp import budget
 from nemo_mcp.config import Settings
 from nemo_mcp.core.jobs import Job, Jobs, Update
 from nemo_mcp.core.workflow import Workflow
 from nemo_mcp.errors import NemoError
-from nemo_mcp.results import ExportResult, InstructionResult, JobOutput, JobResult, UploadResult, running_text
+from nemo_mcp.results import (
+    ExportResult,
+    InstructionResult,
+    JobOutput,
+    JobResult,
+    UploadResult,
+    latest_message,
+    running_text,
+)
 from nemo_mcp.server._sdk import LegacyChannels, quiet_deprecations
 from nemo_mcp.server.preview import Preview
 
@@ -78,6 +88,40 @@ def ok(model: BaseModel, text: str, extra: list[Any] | None = None) -> types.Cal
     )
 
 
+def bounded(result: types.CallToolResult) -> types.CallToolResult:
+    """``result`` within the budgets of :mod:`nemo_mcp.budget`, whatever made it.
+
+    The MCP layer applies this to every tool result (``NemoMCPServer``). Results are built to fit
+    (a timeline as an outline); this is the guarantee for everything else: an error's text, a
+    list of uploads, whatever a later tool returns. Text is cut at a line, with a line saying how
+    much was left out; structured content has its long strings and lists shortened and says
+    ``truncated: true``; what cannot be encoded (a lone surrogate from a JSON escape) is replaced.
+    """
+    cut = False
+    room = budget.TEXT_CHARS
+    content: list[Any] = []
+    for block in result.content:
+        if isinstance(block, types.TextContent):
+            text, was_cut = budget.fit_text(block.text, max(room, 0))
+            room -= len(text)
+            cut = cut or was_cut
+            block = block if text == block.text else block.model_copy(update={"text": text})
+        content.append(block)
+    structured = result.structured_content
+    if structured is not None:
+        dumped = json.dumps(structured, default=str)  # as budget.json_size measures it
+        if "\\ud" in dumped:  # a character past U+FFFF, or a lone surrogate
+            structured = budget.clean_json(structured)
+        shrunk = False
+        if len(dumped) > budget.STRUCTURED_BYTES:
+            structured, shrunk = budget.fit_json(structured, budget.STRUCTURED_BYTES)
+        if (cut or shrunk) and not structured.get("truncated"):
+            structured = {**structured, "truncated": True}
+    if not cut and structured is result.structured_content:
+        return result
+    return result.model_copy(update={"content": content, "structured_content": structured})
+
+
 def error(exc: BaseException) -> types.CallToolResult:
     if isinstance(exc, NemoError):
         message = str(exc)
@@ -108,7 +152,8 @@ def _running(job: Job) -> BaseModel:
     """What is known of a job that is still running, in the shape of its tool's result."""
     sid = job.session_id or ""
     if job.kind == "instruction":
-        return InstructionResult(status="running", job_id=job.id, session_id=sid, reply=job.partial.get("reply", ""))
+        reply, cut = InstructionResult.bounded_reply(job.partial.get("reply", ""))
+        return InstructionResult(status="running", job_id=job.id, session_id=sid, reply=reply, truncated=cut)
     if job.kind == "upload":
         return UploadResult(status="running", job_id=job.id, session_id=sid, uploaded=[])
     latest = job.updates[-1] if job.updates else None
@@ -176,9 +221,10 @@ class Call:
         if job.done:
             result: JobOutput = job.result.model_copy(update={"job_id": job.id})
             self._allow_media(result)
-            checked = JobResult(status="done", job_id=job.id, kind=job.kind, result=result, message=job.latest_message)
+            latest = latest_message(job.latest_message)
+            checked = JobResult(status="done", job_id=job.id, kind=job.kind, result=result, message=latest)
             return ok(checked, checked.text(), _links(result))
-        running = JobResult(status="running", job_id=job.id, kind=job.kind, message=job.latest_message)
+        running = JobResult(status="running", job_id=job.id, kind=job.kind, message=latest_message(job.latest_message))
         return ok(running, running.text())
 
 

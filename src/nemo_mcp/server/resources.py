@@ -19,13 +19,15 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.subscriptions import SubscriptionBus
 from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
 
+from nemo_mcp import draft, results
 from nemo_mcp.cloud.client import SessionState
-from nemo_mcp.core.workflow import state_result
 from nemo_mcp.errors import NemoError, SessionNotFound
 from nemo_mcp.server._sdk import LegacyChannels
 from nemo_mcp.server.calls import App
 
-TIMELINE_URI = "nemo://sessions/{session_id}/timeline"
+TIMELINE_URI = results.TIMELINE_URI
+# The first page is the plain URI; ``?page=N`` the others (RFC 6570 form-style query).
+TIMELINE_TEMPLATE = TIMELINE_URI + "{?page}"
 DRAFT_URI = "nemo://sessions/{session_id}/draft"
 CREDITS_URI = "nemo://credits"
 
@@ -62,10 +64,24 @@ async def _read_state(ctx: Context[Any, Any], session_id: str) -> SessionState:
         raise ResourceError(str(exc)) from None
 
 
-async def timeline_resource(session_id: str, ctx: Context[Any, Any]) -> str:
-    """A readable summary of a project's timeline."""
+async def timeline_resource(session_id: str, ctx: Context[Any, Any], page: str | None = None) -> str:
+    """A project's whole timeline, every segment numbered; a long one in pages (`?page=2`…), each naming the next."""
+    number = _page_number(page)
     state = await _read_state(ctx, session_id)
-    return f"# Project {session_id}\n\n{state_result(state).summary}\n"
+    sid = unquote(session_id)
+    timeline = draft.parse_draft(state.draft, state.canvas)
+    try:
+        return draft.page(timeline, f"# Project {sid}", results.timeline_uri(sid), number).text
+    except ValueError as exc:
+        raise ResourceNotFoundError(str(exc)) from None
+
+
+def _page_number(page: str | None) -> int:
+    if page is None or page == "":
+        return 1
+    if not (page.isascii() and page.isdigit() and len(page) <= 9 and int(page) >= 1):
+        raise ResourceNotFoundError(f"No page {page[:20]!r}: pages are numbered from 1 (`?page=2`).")
+    return int(page)
 
 
 async def draft_resource(session_id: str, ctx: Context[Any, Any]) -> str:
@@ -128,9 +144,7 @@ async def list_projects(ctx: ServerRequestContext[Any, Any], call_next: CallNext
 
 
 def install(server: MCPServer[Any], running: Running) -> None:
-    server.resource(TIMELINE_URI, name="timeline", title="Timeline summary", mime_type="text/markdown")(
-        timeline_resource
-    )
+    server.resource(TIMELINE_TEMPLATE, name="timeline", title="Timeline", mime_type="text/markdown")(timeline_resource)
     server.resource(DRAFT_URI, name="draft", title="Raw draft", mime_type="application/json")(draft_resource)
     server.resource(
         CREDITS_URI,

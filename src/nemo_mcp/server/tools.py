@@ -159,7 +159,10 @@ async def _offer_registration(call: Call, url: str) -> types.InputRequiredResult
 async def get_state(
     ctx: Context[Any, Any], session_id: SessionArg = None
 ) -> Annotated[types.CallToolResult, StateResult]:
-    """The project's timeline: tracks, segments, duration and a readable summary."""
+    """The project's timeline: tracks, segments, duration and a readable summary.
+
+    A long timeline comes as an outline; the timeline resource it names lists every segment.
+    """
     state = await Call(ctx).workflow.get_state(session_id)
     return ok(state, state.text())
 

@@ -149,6 +149,17 @@ class Emulator:
     def lose_session(self, session_id: str) -> None:
         self.store.delete_session(session_id)
 
+    def set_draft(self, session_id: str, draft: dict[str, Any]) -> None:
+        """Replace a session's draft, as if an edit had landed (tests of large or odd drafts)."""
+        snapshot = self.store.snapshot(session_id)
+        if snapshot is None:
+            raise KeyError(session_id)
+        outcome = self.store.apply_edit(
+            session_id, snapshot.session.version, snapshot.session.draft, draft, reverted=False
+        )
+        if outcome != "applied":
+            raise RuntimeError(f"could not set the draft of {session_id}: {outcome}")
+
     def media_path(self, url: str) -> Path | None:
         """The stored file behind a ``cdn_url`` this emulator issued."""
         return self.api.media.path_for(url)
