@@ -7,20 +7,28 @@ it exactly as to the cloud. Its projects, tokens and uploads live under
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nemo_mcp.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nemo_mcp.emulator import EditResult as AgentResult
+    from nemo_mcp.local.editor import LocalEditor
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "backend.json"
 HISTORY_FILE = "undo.json"
 LOCAL_CREDITS = 1000
+HISTORY_LIMIT = 50
 
 INSTALL_HINT = "The local backend needs ffmpeg: install it with  pip install 'nemo-mcp[local]'  (or set NEMO_FFMPEG)."
 
@@ -43,9 +51,14 @@ class LocalBackend:
         def resolve(url: str) -> Path | None:
             return emulator.media_path(url)
 
+        def language_of(session_id: str) -> str:
+            with emulator.lock:
+                session = emulator.sessions.get(session_id)
+                return session.language if session is not None else "en"
+
         # The emulator's Renderer protocol reports progress as a fraction.
         renderer = FfmpegRenderer(resolve, progress_scale=1.0)
-        self.editor = LocalEditor(resolve)
+        self.editor = _ServerSide(LocalEditor(resolve), language_of)
         emulator = Emulator(data_dir, editor=self.editor, renderer=renderer)
         emulator.charge_credits = False
         emulator.load(self.state_file)
@@ -109,3 +122,52 @@ class _SavingApp:
         finally:
             if scope.get("type") == "http" and scope.get("method") != "GET":
                 self.save()
+
+
+class _ServerSide:
+    """The server's half of an edit, until the apiserver split lands (the lead drops this at merge).
+
+    The emulator still calls ``edit(session_id, draft, instruction, uploads)`` and keeps no undo
+    history; the editor now takes an ``EditRequest`` and leaves the history to the server. This
+    keeps each session's history (the drafts before its last changes), passes the session's
+    language, and pops the history when the editor undid a change.
+    """
+
+    def __init__(self, editor: LocalEditor, language_of: Callable[[str], str]) -> None:
+        self.editor = editor
+        self._language_of = language_of
+        self._history: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def edit(
+        self, session_id: str, draft: dict[str, Any], instruction: str, uploads: list[dict[str, Any]]
+    ) -> AgentResult:
+        from nemo_mcp.emulator import EditResult as AgentResult
+        from nemo_mcp.local.editor import EditRequest
+
+        with self._lock:
+            history = copy.deepcopy(self._history.get(session_id, []))
+        request = EditRequest(session_id, draft, instruction, uploads, self._language_of(session_id), history)
+        result = self.editor.edit(request)
+        with self._lock:
+            kept = self._history.setdefault(session_id, [])
+            if result.reverted:
+                if kept:
+                    kept.pop()
+            elif result.draft != draft:
+                kept.append(copy.deepcopy(draft))
+                del kept[: max(0, len(kept) - HISTORY_LIMIT)]
+        return AgentResult(result.draft, result.reply, result.tool_name, result.tool_args)
+
+    def history(self) -> dict[str, list[dict[str, Any]]]:
+        """Every session's undo history, as plain JSON (saved with the backend's state)."""
+        with self._lock:
+            return copy.deepcopy(self._history)
+
+    def restore_history(self, history: dict[str, list[dict[str, Any]]]) -> None:
+        with self._lock:
+            self._history = {
+                sid: [d for d in drafts if isinstance(d, dict)][-HISTORY_LIMIT:]
+                for sid, drafts in history.items()
+                if isinstance(sid, str) and isinstance(drafts, list)
+            }
