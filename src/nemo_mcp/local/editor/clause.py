@@ -17,6 +17,7 @@ from nemo_mcp.local.editor import refs, words
 from nemo_mcp.local.editor.refs import Ref
 
 _KEEP: Final = "\ue001"  # a protected "and": private-use, never a separator
+_KEEP_ZH: Final = "\ue002"  # a protected "和"
 _ORDINAL_WORDS = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|\d+(?:st|nd|rd|th)"
 # Each pattern keeps its first group and protects the "and" (or 和) after it.
 _PROTECTED: Final = tuple(
@@ -28,6 +29,8 @@ _PROTECTED: Final = tuple(
         rf"(\b(?:{_ORDINAL_WORDS})(?: (?:image|photo|picture|clip|item|one|title|caption)s?)?) and (?=(?:the )?(?:{_ORDINAL_WORDS})\b)",
         r"(\.(?:png|jpg|jpeg|gif|webp|mp4|mov|avi|webm|mkv)) and (?=\S)",
         r"(\bblack) and (?=white\b)",
+        r"(\b(?:swap|switch|exchange|trade)\b[^,;.!?]*?) and (?=\S)",
+        r"((?:交换|互换|调换|对调)[^，,。；;]*?)和",
         r"([张个段幅])和(?=第|最后)",
         r"(淡入)和(?=淡出)",
         r"(\.(?:png|jpg|jpeg|gif|mp4|mov))和",
@@ -36,7 +39,8 @@ _PROTECTED: Final = tuple(
 # "with a blurred background", "with the text 'X'" belong to the clause before them.
 _SPLIT: Final = re.compile(
     r"\s*(?:[,;!?\n，。；！？、](?!\s*(?:写着|写上|内容是|文字是|that says|which says|saying|reading|says))|\.(?=\s|$)|(?<![\w])(?:and then|and also|and|then|also|plus|after that|as well as)(?![\w])"
-    r"|(?<![\w])with(?![\w])(?!\s+(?:(?:a|an|the)\s+)?(?:\S+\s+){0,3}(?:background|bars|border|text|words)\b)"
+    r"|(?<![\w])(?<!start )(?<!begin )(?<!open )(?<!end )(?<!finish )(?<!close )(?<!starts )(?<!ends )with(?![\w])"
+    r"(?!\s+(?:(?:a|an|the)\s+)?(?:\S+\s+){0,3}(?:background|bars|border|text|words)\b)"
     r"|然后|并且|而且|还有(?!多少|几|吗|没有)|以及|同时|接着|并|和)\s*",
     re.IGNORECASE,
 )
@@ -51,10 +55,8 @@ def split(instruction: str) -> tuple[list[str], list[str]]:
     """(the clauses, with quotes masked; the quoted phrases they point at)."""
     masked, quotes = words.mask_quotes(instruction)
     for pattern in _PROTECTED:
-        masked = pattern.sub(lambda m: m.group(1) + _KEEP, masked)
-    pieces = [p.replace(_KEEP, " and ").strip() for p in _SPLIT.split(masked)]
-    # Chinese "和" was protected as "and": put it back where it was.
-    pieces = [re.sub(r"(?<=[张个段幅入]) and (?=第|最后|淡出)", "和", p) for p in pieces]
+        masked = pattern.sub(lambda m: m.group(1) + (_KEEP_ZH if m.group(0).endswith("和") else _KEEP), masked)
+    pieces = [p.replace(_KEEP, " and ").replace(_KEEP_ZH, "和").strip() for p in _SPLIT.split(masked)]
     return [p for p in pieces if p and not _FILLER.match(p)], quotes
 
 
@@ -64,7 +66,8 @@ class Clause:
 
     raw: str
     quotes: list[str]
-    stems: list[str] = field(default_factory=list)
+    stems: list[str] = field(default_factory=list)  # the project's file names without extensions
+    names: list[str] = field(default_factory=list)  # and with them, lower-case
 
     @cached_property
     def text(self) -> str:
@@ -72,7 +75,7 @@ class Clause:
 
     @cached_property
     def refs(self) -> list[Ref]:
-        return refs.find(self.text, self.quotes, self.stems)
+        return refs.find(self.text, self.quotes, self.stems, self.names)
 
     @cached_property
     def rest(self) -> str:

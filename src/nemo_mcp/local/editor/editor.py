@@ -68,6 +68,7 @@ class _Reply:
     notes: list[Msg] = field(default_factory=list)
     same: list[Msg] = field(default_factory=list)
     refused: list[Msg] = field(default_factory=list)
+    hints: list[Msg] = field(default_factory=list)  # what to say instead of what was refused
     questions: list[str] = field(default_factory=list)  # topics asked about, answered at the end
     answers: list[Msg] = field(default_factory=list)
     unknown: list[Msg] = field(default_factory=list)
@@ -81,7 +82,7 @@ class _Reply:
             said += [Msg.of("not_done", what=m) for m in self.refused]
         else:
             said += self.same + self.refused
-        said += self.unknown + self.warnings + self.answers + closing
+        said += self.hints + self.unknown + self.warnings + self.answers + closing
         gap = "" if self.lang == "zh" else " "
         return gap.join(_Capital(m).words(self.lang) for m in said).replace("\n ", "\n")
 
@@ -206,7 +207,7 @@ class LocalEditor:
                 reply.refused.append(Msg.of("redo"))
                 return
             reply.refused.append(Msg.of("unsupported", reason=Msg.of(why)))
-            reply.refused.append(Msg.of("try", options=Options(unsupported_suggestions(why, lang))))
+            reply.hints.append(Msg.of("try", options=Options(unsupported_suggestions(why, lang))))
             return
         reply.questions.append(str(command.args["topic"]))
 

@@ -373,34 +373,39 @@ def photo_length(p: Project, command: Command, env: Env) -> Outcome:
     stills = _stills(p)
     if not stills:
         raise Refusal("no_photos")
-    ms = int(_clamp(int(command.args["ms"]), MIN_ITEM_MS, MAX_ITEM_MS))
+    wanted = command.args.get("ms") or round(duration(stills[0]) * float(command.args["step"]))
+    ms = int(_clamp(int(wanted), MIN_ITEM_MS, MAX_ITEM_MS))
     for seg in stills:
         seg["d"] = ms
     return Outcome(Msg.of("photo_length", length=Seconds(ms)), Msg.of("photo_length_same", length=Seconds(ms)))
 
 
 def total_length(p: Project, command: Command, env: Env) -> Outcome:
-    target = int(_clamp(int(command.args["ms"]), 1000, MAX_TOTAL_MS))
+    wanted = command.args.get("ms") or round(p.total_ms() * float(command.args["step"]))
+    target = int(_clamp(int(wanted), 1000, MAX_TOTAL_MS))
     stills = _stills(p)
     if not stills:
         raise Refusal("total_no_photos", example=Said("trim the clip to 3 seconds", "视频片段只用前3秒"))
-    # Crossfades depend on the lengths, so settle the scale in a few rounds.
-    for _ in range(6):
-        p.relayout()
-        image_total = sum(duration(s) for s in stills)
-        fixed = p.total_ms() - image_total
-        scale = (target - fixed) / image_total if image_total else 1.0
-        for seg in stills:
-            seg["d"] = max(MIN_ITEM_MS, round(duration(seg) * scale))
+    # Scale the photos, then settle what the crossfades (a quarter of the shorter side) took or gave:
+    # each correction moves the overlaps by at most half of it, so this converges.
+    p.relayout()
+    image_total = sum(duration(s) for s in stills)
+    scale = (target - (p.total_ms() - image_total)) / image_total
+    for seg in stills:
+        seg["d"] = int(_clamp(round(duration(seg) * scale), MIN_ITEM_MS, MAX_ITEM_MS))
+    for _ in range(30):
         p.relayout()
         error = target - p.total_ms()
-        if error == 0:
+        movable = [s for s in stills if MIN_ITEM_MS < duration(s) + error / len(stills) < MAX_ITEM_MS]
+        if error == 0 or not movable:
             break
-        stills[-1]["d"] = max(MIN_ITEM_MS, duration(stills[-1]) + error)
+        share, rest = divmod(error, len(movable))
+        for i, seg in enumerate(movable):
+            seg["d"] = int(_clamp(duration(seg) + share + (1 if i < rest else 0), MIN_ITEM_MS, MAX_ITEM_MS))
     p.relayout()
     reached = p.total_ms()
     same = Msg.of("total_same", length=Seconds(target))
-    if reached != target:
+    if abs(reached - target) > 50:
         short = Msg.of("total_short", min=Seconds(MIN_ITEM_MS), reached=Seconds(reached), length=Seconds(target))
         return Outcome(short, short)
     return Outcome(Msg.of("total", length=Seconds(target)), same)

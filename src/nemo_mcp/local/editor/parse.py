@@ -21,11 +21,10 @@ class Parsed:
 
 
 def _stems(names: Iterable[str]) -> list[str]:
-    """File names and their stems, lower-case, as people may call the media ("the city photo")."""
+    """File names without their extensions, as people may call the media ("the city photo")."""
     found: set[str] = set()
     for name in names:
-        lowered = name.strip().lower()
-        stem = lowered.rsplit(".", 1)[0]
+        stem = name.rsplit(".", 1)[0]
         if len(stem) >= 3 and stem.replace("-", "").replace("_", "").replace(" ", "").isalnum():
             found.add(stem)
     return sorted(found)
@@ -63,12 +62,13 @@ def _subject(command: Command, before: Ref | None) -> Ref | None:
 def parse_instruction(text: str, names: Iterable[str] = ()) -> Parsed:
     """The commands an instruction asks for, in the order it asks, and what was not understood."""
     pieces, quotes = split(text or "")
-    stems = _stems(names)
+    files = sorted({n.strip().lower() for n in names if "." in n})
+    stems = _stems(files)
     ctx = Context()
     commands: list[Command] = []
     unknown: list[str] = []
     for piece in pieces:
-        clause = Clause(piece, quotes, stems)
+        clause = Clause(piece, quotes, stems, files)
         got = _read(clause, ctx, commands[-1] if commands else None)
         if not got:
             unknown.append(clause.shown())

@@ -87,7 +87,7 @@ _NEGATE = rx(
     + r"|不要|去掉|取消|关闭|关掉|删除|别|无"
 )
 _ANOTHER = rx(
-    en(r"second|another|new|extra|more|additional|one more|other|separate") + r"|另一个|再加|再添|新的|第二个|多加|另外"
+    en(r"second|another|new|extra|more|additional|one more|other|separate") + r"|另一个|再加|再添|新的|第2个|多加|另外"
 )
 _CHANGE = rx(
     en(
@@ -167,8 +167,11 @@ _HELP = rx(
     r"how does (?:this|it) work|commands|options|examples|帮助|你能做什么|你会什么|怎么用|能做什么|有哪些功能|有什么功能|说明)\W*$"
 )
 _EXPORT = rx(
-    en(r"export|render|download|save (?:it|the video|the file|as|to|my)|mp4|1080p|720p|publish")
-    + r"|导出|渲染|下载|保存|输出|发布"
+    en(
+        r"export|render|download|save (?:it|the video|the file|as|to|my)|mp4|1080p|720p|publish|"
+        r"(?:share|post|put|upload) (?:it |this |the video )?(?:on|to) (?:youtube|instagram|tiktok|facebook|twitter|x)"
+    )
+    + r"|导出|渲染|下载|保存|输出|发布|分享到|发到"
 )
 _CREDITS = rx(
     en(r"credits?|balance|how much (?:does|will) (?:it|this) cost|pricing|price|quota")
@@ -176,7 +179,8 @@ _CREDITS = rx(
 )
 _STATUS = rx(
     en(
-        r"status|state|what'?s on the timeline|show (?:me )?(?:the |my )?(?:timeline|project|draft)|summary|where are we|progress"
+        r"status|state|what'?s (?:on|in) (?:the|my) (?:timeline|project|video)|what do i have so far|"
+        r"show (?:me )?(?:the |my )?(?:timeline|project|draft)|summary|where are we|progress"
     )
     + r"|状态|时间线上有什么|当前进度|现在是什么样|进度|查看时间线"
 )
@@ -298,7 +302,7 @@ UNSUPPORTED: Final = (
         "why_effects",
         rx(
             en(
-                r"stickers?|emojis?|confetti|particles?|glitch|sparkles?|fireworks?|snow effect|lens flare|shake|split[- ]?screen|picture[- ]in[- ]picture|pip|overlay (?:an? )?image|watermark|logo overlay"
+                r"(?:cool|fun|special|fancy|nice|some|an?) effects?|stickers?|emojis?|confetti|particles?|glitch|sparkles?|fireworks?|snow effect|lens flare|shake|split[- ]?screen|picture[- ]in[- ]picture|pip|overlay (?:an? )?image|watermark|logo overlay"
             )
             + r"|贴纸|表情|特效|粒子|闪光|分屏|画中画|水印"
         ),
@@ -315,6 +319,15 @@ UNSUPPORTED: Final = (
         ),
         ("trim the clip to 3 seconds", "use the clip only from 2s to 6s"),
         ("视频片段只用2秒到6秒",),
+    ),
+    Unsupported(
+        "why_aspect",
+        rx(
+            r"(?<![\d.])(?:4\s*[:x×/]\s*3|3\s*[:x×/]\s*4|4\s*[:x×/]\s*5|5\s*[:x×/]\s*4|21\s*[:x×/]\s*9|2\.35\s*:\s*1)(?!\d)"
+            r"|cinemascope|4比3"
+        ),
+        ("make it portrait", "make it landscape", "make it square"),
+        ("竖屏", "横屏", "改成方形"),
     ),
     Unsupported(
         "why_translate",
@@ -421,17 +434,12 @@ _LANDSCAPE = rx(
     en(r"landscape|horizontal|widescreen|wide screen|16\s*[:x×/]\s*9|youtube|tv format") + r"|横屏|横版|宽屏|横向"
 )
 _SQUARE = rx(en(r"square|1\s*[:x×/]\s*1|instagram(?: post)?") + r"|正方形|方形|方屏|1比1")
-_OTHER_ASPECT = rx(
-    r"(?<![\d.])(?:4\s*[:x×/]\s*3|3\s*[:x×/]\s*4|4\s*[:x×/]\s*5|5\s*[:x×/]\s*4|21\s*[:x×/]\s*9|2\.35\s*:\s*1)(?!\d)|cinemascope|4比3"
-)
 
 
 def _canvas(c: Clause, ctx: Context) -> list[Command] | None:
     for shape, pattern in (("portrait", _PORTRAIT), ("landscape", _LANDSCAPE), ("square", _SQUARE)):
         if c.has(pattern):
             return [Command("canvas", {"shape": shape})]
-    if c.has(_OTHER_ASPECT):
-        return [Command("refuse", {"why": "why_aspect"})]
     return None
 
 
@@ -455,6 +463,7 @@ _CARD = rx(
         r"on (?:an? )?(?:\S+ ){0,3}(?:background|gradient)"
     )
     + r"|纯文字|片头|片尾|文字卡|开场|结尾卡|开头卡|纯色背景|渐变背景|文字视频|(?:\S)色背景上|背景上写"
+    + r"|(?:加|做)一?个(?:结尾|开头|开场)(?:画面)?|(?:结尾|开头|结束|开场)画面"
 )
 _CARD_END = rx(en(r"outro|end(?:ing)?|closing|at the end|last") + r"|片尾|结尾|最后")
 _GRADIENT = rx(en(r"gradient|fading from|blend(?:ing)? (?:from|of)") + r"|渐变")
@@ -501,7 +510,7 @@ _TEXT_NOUN = rx(
 )
 _SIZE_WORDS = rx(
     en(r"bigger|larger|big|large|huge|giant|enlarge|smaller|small|tiny|shrink|font size|text size|size|px|pt")
-    + r"|大一?点|大一些|放大|变大|加大|更大|大些|小一?点|小一些|缩小|变小|更小|小些|字号|字体大小|大小"
+    + r"|大一?点|大一些|放大|变大|加大|更大|大些|调大|大号|小一?点|小一些|缩小|变小|更小|小些|调小|小号|字号|字体大小|大小"
 )
 _TO_END_TEXT = rx(en(r"at the end|at the very end|in the end|last seconds?|closing") + r"|结尾|最后")
 _TO_START_TEXT = rx(en(r"at the (?:start|beginning)|opening") + r"|开头|开始时")
@@ -526,9 +535,15 @@ def _text_style_args(c: Clause) -> dict[str, Any]:
     }
 
 
+_SHOW_WORDS = rx(en(r"add|write|show|display|type|insert|put up|flash") + r"|显示|写上?|打出|加上?")
+_LAST_SECONDS = rx(r"(?<![a-z])(?:in|for|during|over) the (?P<edge>last|final|first|opening) (?:(?P<n>\d+(?:\.\d+)?)\s*)?(?:s|secs?|seconds?)(?![a-z])|(?P<zh>最后|开头)(?P<zn>\d+(?:\.\d+)?)秒")
+
+
 def _add_text(c: Clause, ctx: Context) -> list[Command] | None:
     if not c.has(_TEXT_NOUN, in_rest=False):
-        return None
+        # Quoted words to show, without saying "text": "show 'The End' in the last 3 seconds".
+        if not (c.said and c.has(_SHOW_WORDS, in_rest=False) and not c.refs):
+            return None
     content = unquoted(c)
     strict = c.has(_ADD_STRICT, in_rest=False)
     attached = c.first(*TEXT_KINDS)
@@ -550,6 +565,10 @@ def _add_text(c: Clause, ctx: Context) -> list[Command] | None:
     if start is None and length is None and len(times.values) == 1:
         length = times.values[0]
     where = "end" if c.has(_TO_END_TEXT) else None
+    if edge := _LAST_SECONDS.search(c.text):
+        at_end = (edge.group("edge") or edge.group("zh")) in {"last", "final", "最后"}
+        length = round(float(edge.group("n") or edge.group("zn") or 1) * 1000)
+        where, start = ("end", None) if at_end else (None, 0)
     role = _text_role(c)
     args = {"text": content, "role": role, "start": start, "ms": length, "where": where, **_text_style_args(c)}
     return [Command("add_text", args)]
@@ -588,14 +607,15 @@ def _text_time(c: Clause, ctx: Context) -> list[Command] | None:
 
 def _text_style(c: Clause, ctx: Context) -> list[Command] | None:
     ref = target(c, ctx, TEXT_KINDS)
-    if ref is None:
-        return None
+    if ref is None or c.has(_BACKGROUND, in_rest=False):
+        return None  # a text has no background of its own: "…, black background" is about the picture
     args = _text_style_args(c)
     if all(v is None for v in args.values()):
         return None
     return [Command("text_style", args, (ref,))]
 
 
+_BACKGROUND = rx(en("background|backdrop") + "|背景")
 _TO = rx(r"(?<![a-z])(?:to|into|as)\s+(?P<rest>.+)$|(?:改成|改为|换成|变成|替换成|改)\s*(?P<zh>.+)$")
 
 
@@ -633,12 +653,13 @@ def _set_text(c: Clause, ctx: Context) -> list[Command] | None:
 # --- music --------------------------------------------------------------------------------------
 
 _FADE = rx(en(r"fade[sd]?|fading|fade-in|fade-out") + r"|淡入|淡出|渐入|渐出|渐强|渐弱|渐隐|渐显")
+# "fade the music in", "fade it out": up to three words between the verb and its direction.
 _FADE_IN = rx(
-    en(r"fade[sd]?\s*-?\s*in|fading in|fade up|in and out|in & out|at the (?:start|beginning)")
+    en(r"fad(?:e[sd]?|ing)(?:\s+[a-z']+){0,3}?\s*-?\s*in|fade up|in and out|in & out|at the (?:start|beginning)")
     + r"|淡入|渐入|渐强|渐显|开头"
 )
 _FADE_OUT = rx(
-    en(r"fade[sd]?\s*-?\s*out|fading out|fade down|fade away|in and out|in & out|at the end|to black")
+    en(r"fad(?:e[sd]?|ing)(?:\s+[a-z']+){0,3}?\s*-?\s*out|fade down|fade away|in and out|in & out|at the end|to black")
     + r"|淡出|渐出|渐弱|渐隐|结尾"
 )
 _VOLUME = rx(
@@ -649,9 +670,11 @@ _VOLUME = rx(
 )
 _MUTE = rx(
     en(
-        r"mute[sd]?|silence|silent|no sound|without sound|(?:turn|switch) off (?:the |its |their )?(?:\w+'s )?(?:sound|audio)|kill the sound"
+        r"mute[sd]?|silence|silent|no sound|without sound|(?:turn|switch) off (?:the |its |their )?(?:\w+'s )?(?:sound|audio)|"
+        r"kill the sound|turn (?:the |its |their )?(?:\w+'s )?(?:sound|audio|volume) off|don'?t want (?:the |its )?(?:\w+'s )?"
+        r"(?:original )?(?:sound|audio)"
     )
-    + r"|静音|无声|关掉声音|关闭声音|关闭原声|关掉原声|去掉原声"
+    + r"|静音|无声|关掉声音|关闭声音|关闭原声|关掉原声|去掉原声|声音关掉|声音关了|声音去掉|不要声音|不要原声|原声关掉"
 )
 _UNMUTE = rx(
     en(
@@ -672,11 +695,18 @@ def _music_target(c: Clause, ctx: Context) -> Ref | None:
     return target(c, ctx, ("music",))
 
 
+# Fades said without the word: "start quiet and get louder", "die down at the end".
+_SWELL = rx(en(r"start(?:s|ing)? (?:out )?(?:quiet|soft|low)\w*|build(?:s|ing)? up|swell\w*|ramp(?:s|ing)? up") + r"|由小到大|逐渐变大|慢慢变大")
+_DIE = rx(en(r"die(?:s)? (?:down|away|out)|end(?:s|ing)? (?:quiet|soft)\w*|get(?:s)? quieter at the end|trail(?:s)? off") + r"|由大到小|逐渐变小|慢慢变小")
+
+
 def _music_fade(c: Clause, ctx: Context) -> list[Command] | None:
     ref = _music_target(c, ctx)
-    if ref is None or not c.has(_FADE, in_rest=False):
+    swell, die = c.has(_SWELL, in_rest=False), c.has(_DIE, in_rest=False)
+    if ref is None or not (c.has(_FADE, in_rest=False) or swell or die):
         return None
-    fade_in, fade_out = c.has(_FADE_IN, in_rest=False), c.has(_FADE_OUT, in_rest=False)
+    fade_in = c.has(_FADE_IN, in_rest=False) or swell
+    fade_out = c.has(_FADE_OUT, in_rest=False) or die
     which = "both" if fade_in and fade_out else "in" if fade_in else "out"
     times = c.times
     ms = times.length or (times.values[0] if times.values else None)
@@ -886,7 +916,8 @@ _MOTIONS: Final = (
             en(
                 r"still|static|motionless|no (?:motion|movement|zoom(?:ing)?|animation|effects?|ken ?burns|pan(?:ning)?)|"
                 r"(?:don'?t|do not|stop|never) (?:move|moving|zoom(?:ing)?|animat\w*|pan(?:ning)?)|without (?:motion|movement|zoom(?:ing)?)|"
-                r"(?:remove|turn off|disable|stop|kill) (?:the )?(?:zoom(?:ing)?|motion|animation|ken ?burns|movement)|freeze"
+                r"(?:remove|turn off|disable|stop|kill) (?:the )?(?:zoom(?:ing)?|motion|animation|ken ?burns|movement)|freeze|"
+                r"stop\b.*\bfrom (?:zoom|mov|pann|animat)\w*|keep\b.*\bstill|no more (?:zoom|motion)\w*"
             )
             + r"|静止|不要动|不动|不要缩放|去掉动画|去掉动效|不要动效|关闭动效|不要放大|固定|去掉缩放"
         ),
@@ -902,8 +933,8 @@ _MOTIONS: Final = (
     (
         "pan_right",
         rx(
-            en(r"pan(?:s|ning)?\s+(?:to\s+(?:the\s+)?)?right|slide (?:to the )?right|drift right")
-            + r"|向右平移|右移|往右|向右"
+            en(r"pan(?:s|ning)?\s+(?:to\s+(?:the\s+)?)?right|slide (?:to the )?right|drift right|pan(?:s|ning)?(?: across| over)?")
+            + r"|向右平移|右移|往右|向右|平移"
         ),
     ),
     (
@@ -913,11 +944,16 @@ _MOTIONS: Final = (
 )
 
 
+_MOTION_WORD = rx(en(r"zoom\w*|motion|movement|animation|ken ?burns|pann\w*|pan") + r"|动效|缩放|平移|动画")
+
+
 def _motion(c: Clause, ctx: Context) -> list[Command] | None:
     if c.first(*TEXT_KINDS):
         return None
+    # Any motion word with a "no" is a request for none ("get rid of the zoom effect").
+    negated = c.has(_MOTION_WORD) and c.has(_NEGATE)
     for fx, pattern in _MOTIONS:
-        if c.has(pattern):
+        if (fx == "none" and negated) or c.has(pattern):
             refs = tuple(r for r in c.refs if r.kind in ITEM_KINDS)
             if not refs:
                 subject = ctx.subject
@@ -995,9 +1031,16 @@ _MOVE = rx(
     + r"|移到|移动到|放到|放在|挪到|调到|移至|放至|换到|排到|排在|移|挪|放"
 )
 _TO_START = rx(
-    en(r"start|beginning|front|top|head|first|begin|opening") + r"|开头|最前面?|第一个位置|最开始|前面去|首位|第一位"
+    en(r"start|beginning|front|top|head|first|begin|opening") + r"|开头|最前面?|第1个位置|最开始|前面去|首位|第1位"
 )
-_TO_END = rx(en(r"end|back|bottom|tail|last|finish|ending|close") + r"|最后面?|末尾|结尾|最后一个位置|后面去|末位|最后")
+# "last" as a place, not as in "make the gif last longer".
+_TO_END = rx(
+    en(r"end|back|bottom|tail|last(?!\s+(?:longer|shorter|for|\d|a |an |one|two|three|four|five|ten))|finish|ending|close")
+    + r"|最后面?|末尾|结尾|最后一个位置|后面去|末位|最后"
+)
+_START_WITH = rx(en(r"(?:start|begin|open)s?(?: the (?:video|slideshow))? with|lead with|kick off with"))
+_END_WITH = rx(en(r"(?:end|finish|close)s?(?: the (?:video|slideshow))? with"))
+_ZH_PLACE = rx(r"(?:移到|放到|挪到|调到|放在|排到|排在|换到|到)第(\d{1,2})(?:个|张|段)?(?:位置|位)?")
 _TO_PLACE = rx(
     r"(?:position|place|spot|slot)\s*(?:number\s*|no\.?\s*|#)?(\d{1,2})|(?<![a-z])(\d{1,2})(?:st|nd|rd|th)\s+(?:place|position|spot|slot)"
     r"|第(\d{1,2})个?(?:位置|位)|(?<![a-z])(?:the\s+)?(second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)(?:\s+(?:one|item|place|position|spot))?(?![a-z])"
@@ -1017,14 +1060,25 @@ _PLACE_WORDS: Final = {
 }
 
 
-def _item_refs(c: Clause, ctx: Context) -> list[Ref]:
-    found = [r for r in c.refs if r.kind in ITEM_KINDS and r.kind != "video"]
+def _item_refs(c: Clause, ctx: Context, *, video_is_clip: bool = True) -> list[Ref]:
+    """The items a clause names; "the video" is the clip when an item is meant ("put the video first")."""
+    found = [
+        Ref("clip", r.count, r.index, span=r.span) if r.kind == "video" else r
+        for r in c.refs
+        if r.kind in ITEM_KINDS and (video_is_clip or r.kind != "video")
+    ]
     if not found and ctx.subject is not None and ctx.subject.kind in ITEM_KINDS and c.pronoun:
         found = [ctx.subject]
     return found
 
 
 def _destination(c: Clause, refs: list[Ref]) -> dict[str, Any] | None:
+    if match := _ZH_PLACE.search(c.text):
+        return {"where": "place", "place": int(match.group(1))}
+    if c.has(_START_WITH):
+        return {"where": "start"}
+    if c.has(_END_WITH):
+        return {"where": "end"}
     if len(refs) >= 2 and (c.has(_BEFORE) or c.has(_AFTER)):
         return {"where": "before" if c.has(_BEFORE) and not c.has(_AFTER) else "after"}
     if match := _TO_PLACE.search(c.rest):
@@ -1050,9 +1104,12 @@ def _reverse(c: Clause, ctx: Context) -> list[Command] | None:
 
 def _move(c: Clause, ctx: Context) -> list[Command] | None:
     refs = _item_refs(c, ctx)
-    if not refs or not c.has(_MOVE):
+    if not refs or not (c.has(_MOVE) or c.has(_START_WITH) or c.has(_END_WITH)):
         return None
     where = _destination(c, refs)
+    if where is not None and where["where"] == "place" and (place := _ZH_PLACE.search(c.text)):
+        # "放到第一个": 第一个 is the place, not an item.
+        refs = [r for r in refs if not (place.start() <= r.span[0] < place.end())] or refs
     if where is None:
         return None
     return [Command("move", where, tuple(refs[:2]) if where["where"] in {"before", "after"} else (refs[0],))]
@@ -1062,7 +1119,7 @@ _CUT_ITEM = rx(en(r"cut|lose|skip") + r"|剪掉")
 
 
 def _remove_item(c: Clause, ctx: Context) -> list[Command] | None:
-    refs = _item_refs(c, ctx)
+    refs = _item_refs(c, ctx, video_is_clip=False)  # "delete the video" might mean everything
     if not refs:
         return None
     if not (c.has(_REMOVE, in_rest=False) or (c.has(_CUT_ITEM, in_rest=False) and not c.times.any)):
@@ -1088,7 +1145,7 @@ def _length_of(c: Clause) -> int | None:
 
 
 def _item_length(c: Clause, ctx: Context) -> list[Command] | None:
-    refs = _item_refs(c, ctx)
+    refs = _item_refs(c, ctx, video_is_clip=False)  # "make the video 20 seconds" is its whole length
     if not refs:
         return None
     if _by_pronoun(c, ctx, ITEM_KINDS) and c.has(_WHOLE, in_rest=False):
@@ -1107,24 +1164,44 @@ def _item_length(c: Clause, ctx: Context) -> list[Command] | None:
     return [Command("item_length", {"ms": length, "step": change}, (ref,))]
 
 
+_RELATIVE = rx(
+    en(r"longer|shorter|less time|more time|too long|too short|quicker|faster paced|slower paced")
+    + r"|长一?点|短一?点|更长|更短|太长|太短|缩短|延长"
+)
+
+
+def _change_of(c: Clause) -> float | None:
+    """A step for lengths ("shorter", "too long", "太长"); None when no length change is asked."""
+    if not c.has(_RELATIVE, in_rest=False):
+        return None
+    if c.has(rx(en(r"too long|quicker|faster paced") + r"|太长|缩短"), in_rest=False):
+        return 0.75
+    if c.has(rx(en(r"too short|slower paced") + r"|太短|延长"), in_rest=False):
+        return 1 / 0.75
+    return words.step(c.rest)
+
+
 def _photo_length(c: Clause, ctx: Context) -> list[Command] | None:
     length = _length_of(c)
-    if length is None or not c.has(_EACH, in_rest=False):
+    change = _change_of(c) if length is None else None
+    if (length is None and change is None) or not c.has(_EACH, in_rest=False):
         return None
-    return [Command("photo_length", {"ms": length})]
+    return [Command("photo_length", {"ms": length, "step": change})]
+
+
+_RESIZE = rx(en(r"make it|it|shorten|lengthen|cut it|trim it|bring it") + r"|做成|缩短|延长|剪到|压缩到|改成|一共|总共")
 
 
 def _total_length(c: Clause, ctx: Context) -> list[Command] | None:
     length = _length_of(c)
-    if (
-        length is None
-        or not c.has(_WHOLE, in_rest=False)
-        and not c.has(rx(en(r"make it|it") + r"|做成"), in_rest=False)
-    ):
+    change = _change_of(c) if length is None else None
+    if length is None and change is None:
+        return None
+    if not c.has(_WHOLE, in_rest=False) and not c.has(_RESIZE, in_rest=False):
         return None
     if any(r.kind not in {"video", "pronoun"} for r in c.refs):
         return None
-    return [Command("total_length", {"ms": length})]
+    return [Command("total_length", {"ms": length, "step": change})]
 
 
 _AGAIN = rx(en(r"again|another copy|a copy|twice|duplicate") + r"|再(?:加|放)一次|再来一张|复制")

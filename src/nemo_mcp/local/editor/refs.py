@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final, Literal
 
 from nemo_mcp.draft import keys
@@ -62,7 +62,9 @@ def _alternatives(names: Iterable[str]) -> str:
 _EXT = "|".join(
     sorted(["png", "jpg", "jpeg", "gif", "webp", "mp4", "mov", "avi", "webm", "mkv", "mp3", "wav", "m4a", "aac"])
 )
-_FILE = re.compile(rf"(?<![\w.])([\w\-]+(?:\.[\w\-]+)*\.(?:{_EXT}))(?![a-z0-9])")
+# A file name not among the project's (they are matched as given, in any script): Latin letters only,
+# so "背景音乐换成song.mp3" names song.mp3.
+_FILE = re.compile(rf"(?<![a-z0-9_.\-])([a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*\.(?:{_EXT}))(?![a-z0-9])")
 _EN_NOUN = rf"(?P<noun>{_alternatives(_EN_NOUNS)})(?P<plural>e?s)?"
 _EN_ORIENT = _alternatives([k for k in _ORIENTS if k.isascii()])
 _EN_ORDINAL = rf"(?P<ord>{_alternatives(_ORDINALS)}|(?P<num>\d{{1,2}})(?:st|nd|rd|th))"
@@ -118,8 +120,11 @@ def _en_noun_kind(noun: str) -> str:
     return _EN_NOUNS[noun]
 
 
-def find(text: str, quotes: list[str], stems: list[str]) -> list[Ref]:
-    """Every reference in a normalised clause, in order, none overlapping."""
+def find(text: str, quotes: list[str], stems: Sequence[str] = (), names: Sequence[str] = ()) -> list[Ref]:
+    """Every reference in a normalised clause, in order, none overlapping.
+
+    ``names``: the project's file names (lower-case); ``stems``: the same without extensions.
+    """
     found: list[Ref] = []
     taken: list[tuple[int, int]] = []
 
@@ -129,13 +134,11 @@ def find(text: str, quotes: list[str], stems: list[str]) -> list[Ref]:
         taken.append(ref.span)
         found.append(ref)
 
-    for match in _FILE.finditer(text):
-        name = match.group(1)
-        ext = name.rsplit(".", 1)[-1]
-        kind = {"gif": "gif"}.get(ext) or {"image": "image", "video": "clip", "audio": "music"}.get(
-            _kind_of_ext(ext), "item"
-        )
-        add(Ref(kind, name=name, span=match.span()))
+    files = [(m.group(1), m.span()) for m in _FILE.finditer(text)]
+    for name in names:
+        files += [(name, m.span()) for m in re.finditer(rf"(?<![a-z0-9_\-]){re.escape(name)}(?![a-z0-9])", text)]
+    for name, span in sorted(files, key=lambda f: (f[1][0], -f[1][1])):
+        add(Ref(_file_kind(name), name=name, span=span))
     _text_refs(text, quotes, add)
     _zh_refs(text, add)
     for match in _EN_PAIR_REF.finditer(text):  # "the first and second images": two items
@@ -157,12 +160,13 @@ def find(text: str, quotes: list[str], stems: list[str]) -> list[Ref]:
         stem_ref = re.compile(
             rf"(?<![\w])(?:the\s+)?(?P<stem>{_alternatives(stems)})\s+(?P<noun>photo|image|picture|pic|clip|video|"
             rf"shot|one|gif|song|music|track)(?![a-z])|(?<![\w])(?P<bare>{_alternatives(stems)})(?=\s*(?:的)?(?:图片|照片|视频|片段|动图))"
+            rf"|(?<![a-z])(?:the|my)\s+(?P<named>{_alternatives(stems)})(?![\w.])"
         )
         for match in stem_ref.finditer(text):
-            stem = match.group("stem") or match.group("bare")
-            noun = match.group("noun") or "one"
-            kind = _EN_NOUNS.get(noun, "item")
-            add(Ref(kind if kind != "video" else "clip", name=stem, span=match.span()))
+            stem = match.group("stem") or match.group("bare") or match.group("named")
+            # The file's own kind: "the song" is music, "the walk clip" a clip.
+            full = next((n for n in names if n.rsplit(".", 1)[0] == stem), stem)
+            add(Ref(_file_kind(full), name=stem, span=match.span()))
     for match in _EN_EVERY_REF.finditer(text):
         noun, plural = match.group("noun"), match.group("plural")
         if match.group("det") and not plural:
@@ -187,9 +191,12 @@ def find(text: str, quotes: list[str], stems: list[str]) -> list[Ref]:
     return sorted(found, key=lambda r: r.span)
 
 
-def _kind_of_ext(ext: str) -> str:
+def _file_kind(name: str) -> str:
+    ext = name.rsplit(".", 1)[-1]
+    if ext == "gif":
+        return "gif"
     found = FORMATS.get(ext)
-    return found[0] if found else ""
+    return {"image": "image", "video": "clip", "audio": "music"}.get(found[0] if found else "", "item")
 
 
 _TEXT_NOUNS_EN = r"title|caption|subtitle|text|heading|headline|line|label"
@@ -220,7 +227,7 @@ _ZH_LAST = re.compile(
 )
 _ZH_EVERY = re.compile(rf"(?:所有|全部|每[一1]?(?P<counter>[张幅段个条首]))(?:的)?(?P<noun>{_ZH_NOUN})?")
 _ZH_ORIENT = re.compile(
-    rf"(?P<orient>{_alternatives([k for k in _ORIENTS if not k.isascii()])})(?:的)?(?:那?[张个])?(?P<noun>图片|照片|相片|图)"
+    rf"(?:[这那]?[张个])?(?P<orient>{_alternatives([k for k in _ORIENTS if not k.isascii()])})(?:的)?(?:那?[张个])?(?P<noun>图片|照片|相片|图)"
 )
 _ZH_BARE = re.compile(rf"(?:这|那)?(?:[张个段])?(?P<noun>{_ZH_NOUN})")
 

@@ -50,9 +50,10 @@ def quote_index(token: str) -> int:
 
 _ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ZH_NUMERAL = "[零一二两三四五六七八九十百]+"
-# Numerals count only next to what they count; "大一点" ("a bit bigger") is no number.
+# Numerals are numbers in ordinals (第二张) and before units (五秒, 两倍); "大一点" ("a bit bigger") and
+# "加一个" ("add a") keep their words.
 _ZH_COUNTED = re.compile(
-    rf"(?P<pre>第|倒数第|百分之)(?P<a>{_ZH_NUMERAL})|(?P<b>{_ZH_NUMERAL})(?P<unit>秒|张|个|段|幅|倍|分钟|号|条|成)"
+    rf"(?P<pre>第|倒数第|百分之)(?P<a>{_ZH_NUMERAL})|(?P<b>{_ZH_NUMERAL})(?P<unit>秒|倍|分钟|号|成)"
 )
 
 
@@ -107,12 +108,12 @@ _WORD_NUMBERS: Final = {
 _NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")"
 _DIGITS = r"(\d+(?:\.\d+)?)"
 _UNIT = r"(ms|milliseconds?|s|secs?|seconds?|秒钟?|min|mins|minutes?|分钟)"
-# "a second title" is an ordinal, not a length of time.
-_NOT_A_LENGTH = (
-    r"(?!\s+(?:title|caption|subtitle|text|image|photo|picture|pic|clip|video|one|item|line|song|track|copy|"
-    r"slide|gif|time|layer|version|heading|label|music|intro|outro|scene|shot|look)\b)"
+# "a second title" is an ordinal, not a length of time ("a 5 second intro" is one).
+_ORDINAL_NOUN = (
+    r"\s+(?:title|caption|subtitle|text|image|photo|picture|pic|clip|video|one|item|line|song|track|copy|"
+    r"slide|gif|time|layer|version|heading|label|music|intro|outro|scene|shot|look)\b"
 )
-_SECONDS = re.compile(rf"(?<![a-z0-9.]){_NUM}\s*-?\s*{_UNIT}(?![a-z]){_NOT_A_LENGTH}")
+_SECONDS = re.compile(rf"(?<![a-z0-9.])(?!(?:an?|one)\s+second{_ORDINAL_NOUN}){_NUM}\s*-?\s*{_UNIT}(?![a-z])")
 _RANGE = re.compile(
     rf"(?:(?<![a-z])(?:from|between)\s+|从)?(?:the\s+)?{_DIGITS}\s*{_UNIT}?\s*"
     rf"(?:to|-|–|—|~|until|till|through|and|到|至)\s*(?:the\s+)?{_DIGITS}\s*{_UNIT}(?![a-z])"
@@ -226,12 +227,15 @@ def speed_factor(text: str) -> float | None:
 # --- steps: "a bit louder", "much smaller" ----------------------------------------------------
 
 _UP = re.compile(
-    en(r"up|louder|higher|raise|increase|boost|more|bigger|larger|faster|longer|speed up|turn up|crank")
-    + r"|大声|大一?点|调高|提高|增大|加大|调大|大些|响一?点|大一些|更大|快一?点|加速|长一?点|更长"
+    en(
+        r"up|louder|higher|raise|increase|boost|more|bigger|larger|faster|longer|speed up|turn up|crank|too quiet|"
+        r"too soft|too low|can'?t hear|cannot hear|barely hear|hardly hear"
+    )
+    + r"|大声|大一?点|调高|提高|增大|加大|调大|大些|响一?点|大一些|更大|快一?点|加速|长一?点|更长|太小声?|听不见|听不到|太轻"
 )
 _DOWN = re.compile(
-    en(r"down|quieter|softer|lower|decrease|reduce|less|smaller|slower|shorter|slow down|turn down")
-    + r"|小声|小一?点|调低|降低|减小|调小|轻一?点|小些|小一些|更小|慢一?点|减速|短一?点|更短"
+    en(r"down|quieter|softer|lower|decrease|reduce|less|smaller|slower|shorter|slow down|turn down|too loud|too high|drowns")
+    + r"|小声|小一?点|调低|降低|减小|调小|轻一?点|小些|小一些|更小|慢一?点|减速|短一?点|更短|太大声?|太吵|太响"
 )
 _LITTLE = re.compile(en(r"a (?:little )?bit|slightly|a little|a touch|somewhat|a tad") + "|一点|一些|稍微|略")
 _LOT = re.compile(en(r"a lot|much|way|lots|significantly|really") + "|很多|多一些|大幅|非常")
