@@ -97,6 +97,14 @@ def media(tmp_path: Path) -> dict[str, Path]:
     return out
 
 
+@pytest.fixture(scope="session")
+def project_media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The realistic media of tests/editor_project.py, made once per run."""
+    from tests.editor_project import make_media
+
+    return make_media(tmp_path_factory.mktemp("project"))
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Scores tests record as the "score" property (the offline editor's corpus), at the end of the run."""
     for reports in terminalreporter.stats.values():

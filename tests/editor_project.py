@@ -53,7 +53,9 @@ def upload_records(files: dict[str, Path]) -> list[dict[str, Any]]:
     records = []
     for name, path in files.items():
         kind = MEDIA[name][0]
-        records.append({"filename": name, "file_type": kind, "cdn_url": BASE + name, **describe(path, kind), "hash": name})
+        records.append(
+            {"filename": name, "file_type": kind, "cdn_url": BASE + name, **describe(path, kind), "hash": name}
+        )
     return records
 
 

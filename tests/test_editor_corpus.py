@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.editor_project import Session, claims_change, editor_for, make_media, upload_records
+from tests.editor_project import Session, claims_change, editor_for, upload_records
 
 from nemo_mcp.local.editor import LocalEditor
 from nemo_mcp.local.editor.phrases import TABLE
@@ -34,8 +34,8 @@ MIN_UNDERSTOOD = 0.9
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return make_media(tmp_path_factory.mktemp("project"))
+def media(project_media: dict[str, Path]) -> dict[str, Path]:
+    return project_media
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,13 @@ def expectation(expr: str, before: dict[str, Any], after: dict[str, Any], reply:
         "text": lambda texts, words: next(s for s in texts if s.get("tx") == words),
     }  # fmt: skip
     try:
-        return bool(eval(expr, {"__builtins__": {"len": len, "all": all, "any": any, "sorted": sorted, "max": max, "str": str}}, scope))
+        return bool(
+            eval(
+                expr,
+                {"__builtins__": {"len": len, "all": all, "any": any, "sorted": sorted, "max": max, "str": str}},
+                scope,
+            )
+        )
     except (KeyError, StopIteration, IndexError, TypeError):
         return False
 
@@ -154,7 +160,9 @@ def test_corpus_understood_with_no_false_success(setups: dict[str, Session], rec
     for case in CASES:
         verdict, result = run_case(setups, case)
         if not verdict.understood:
-            failures.append(f"{case['say']!r} ({case['setup']}, {case['lang']}): {verdict.why}\n    reply: {result.reply}")
+            failures.append(
+                f"{case['say']!r} ({case['setup']}, {case['lang']}): {verdict.why}\n    reply: {result.reply}"
+            )
         if verdict.false_success:
             false_successes.append(failures[-1])
     understood = len(CASES) - len(failures)
@@ -170,8 +178,19 @@ def test_corpus_understood_with_no_false_success(setups: dict[str, Session], rec
 
 # Phrases people type, and words nobody could act on, mixed in one instruction.
 KNOWN = sorted({c["say"] for c in CASES if c["say"]} | {e for p in TABLE for e in (*p.en, *p.zh)})
-UNKNOWN = ["make it pop", "sparkle", "more vibes please", "blorp the flimflam", "天空变紫", "like a music video", "?", "and"]
-PART = st.sampled_from(KNOWN) | st.sampled_from(UNKNOWN) | st.text(string.ascii_letters + " '\"0123456789%", max_size=25)
+UNKNOWN = [
+    "make it pop",
+    "sparkle",
+    "more vibes please",
+    "blorp the flimflam",
+    "天空变紫",
+    "like a music video",
+    "?",
+    "and",
+]
+PART = (
+    st.sampled_from(KNOWN) | st.sampled_from(UNKNOWN) | st.text(string.ascii_letters + " '\"0123456789%", max_size=25)
+)
 INSTRUCTIONS = st.tuples(st.lists(PART, min_size=1, max_size=4), st.sampled_from([" and ", ", ", "，", ". ", " then "]))
 
 
@@ -207,7 +226,12 @@ async def test_corpus_through_the_mcp_tools(media: dict[str, Path], tmp_path: Pa
     from nemo_mcp.config import load_settings
     from nemo_mcp.server import build_server
 
-    env = {**os.environ, "NEMO_BACKEND": "local", "NEMO_STATE_DIR": str(tmp_path / "state"), "NEMO_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "NEMO_BACKEND": "local",
+        "NEMO_STATE_DIR": str(tmp_path / "state"),
+        "NEMO_LOG_LEVEL": "WARNING",
+    }
     server = build_server(load_settings(env))
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for case in CASES:

@@ -40,7 +40,7 @@ _PROTECTED: Final = tuple(
 _SPLIT: Final = re.compile(
     r"\s*(?:[,;!?\n，。；！？、](?!\s*(?:写着|写上|内容是|文字是|that says|which says|saying|reading|says))|\.(?=\s|$)|(?<![\w])(?:and then|and also|and|then|also|plus|after that|as well as)(?![\w])"
     r"|(?<![\w])(?<!start )(?<!begin )(?<!open )(?<!end )(?<!finish )(?<!close )(?<!starts )(?<!ends )with(?![\w])"
-    r"(?!\s+(?:(?:a|an|the)\s+)?(?:\S+\s+){0,3}(?:background|bars|border|text|words)\b)"
+    r"(?!\s+(?:(?:a|an|the)\s+)?(?:(?!and\b|then\b)[a-z-]+\s+){0,2}(?:background|bars|border|text|words)\b)"
     r"|然后|并且|而且|还有(?!多少|几|吗|没有)|以及|同时|接着|并|和)\s*",
     re.IGNORECASE,
 )

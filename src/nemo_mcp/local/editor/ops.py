@@ -423,7 +423,9 @@ def _clips(p: Project, command: Command, refusal: Refusal) -> list[dict[str, Any
 
 
 def speed(p: Project, command: Command, env: Env) -> Outcome:
-    clips = _clips(p, command, Refusal("speed_photos", example=Said("make the second image 5 seconds", "第二张图片显示5秒")))
+    clips = _clips(
+        p, command, Refusal("speed_photos", example=Said("make the second image 5 seconds", "第二张图片显示5秒"))
+    )
     notes: list[Msg] = []
     for seg in clips:
         old = _speed_of(seg)
@@ -568,7 +570,11 @@ def add_text(p: Project, command: Command, env: Env) -> Outcome:
         notes: tuple[Msg, ...] = ()
         if args.get("ms"):
             seg["d"] = int(args["ms"])
-            span: dict[str, Value] = {"item": Said(text), "start": Seconds(start(seg)), "end": Seconds(start(seg) + duration(seg))}
+            span: dict[str, Value] = {
+                "item": Said(text),
+                "start": Seconds(start(seg)),
+                "end": Seconds(start(seg) + duration(seg)),
+            }
             notes = (Msg.of("text_timed", **span),)
         return Outcome(
             Msg.of("text_changed", old=old, text=Said(text)), Msg.of("text_same", old=old, text=Said(text)), notes
@@ -612,7 +618,11 @@ def text_time(p: Project, command: Command, env: Env) -> Outcome:
     seg["st"], seg["d"] = begin, max(MIN_ITEM_MS, length)
     end = begin + seg["d"]
     notes = (Msg.of("text_clipped", end=Seconds(total)),) if total and end > total else ()
-    shown: dict[str, Value] = {"item": refs.text_label(seg), "start": Seconds(begin), "end": Seconds(min(end, total) if total else end)}
+    shown: dict[str, Value] = {
+        "item": refs.text_label(seg),
+        "start": Seconds(begin),
+        "end": Seconds(min(end, total) if total else end),
+    }
     return Outcome(Msg.of("text_timed", **shown), Msg.of("text_timed_same", **shown), notes)
 
 
@@ -722,6 +732,8 @@ def add_music(p: Project, command: Command, env: Env) -> Outcome:
     upload = audio[-1]
     level = command.args.get("volume")
     music = p.music
+    if music and music[0].get("src") == upload["cdn_url"] and level is not None:
+        return music_volume(p, Command("music_volume", {"level": level}), env)  # the same song, louder or softer
     if music:
         seg = music[0]
         seg.update(n=upload_name(upload), k="audio", src=upload["cdn_url"])
@@ -831,7 +843,9 @@ def fade_black(p: Project, command: Command, env: Env) -> Outcome:
     args = command.args
     which, off = args["which"], bool(args.get("off"))
     length = _fade(p.meta, which, args.get("ms"), off, BLACK_FADE_MS)
-    sides = {"in": (Msg.of("from_black"),), "out": (Msg.of("to_black"),)}.get(which, (Msg.of("from_black"), Msg.of("to_black")))
+    sides = {"in": (Msg.of("from_black"),), "out": (Msg.of("to_black"),)}.get(
+        which, (Msg.of("from_black"), Msg.of("to_black"))
+    )
     words: dict[str, Value] = {"which": Listing(sides)}
     notes: tuple[Msg, ...] = ()
     if args.get("music") and p.music:

@@ -96,7 +96,9 @@ def parse_instruction(text: str, names: Iterable[str] = ()) -> Parsed:
             elif command.op == "framing" and not command.refs and commands and commands[-1].op == "framing":
                 if command.args.get("bg") and command.args["mode"] == commands[-1].args["mode"]:
                     earlier = commands.pop()
-                    command = replace(earlier, args={**earlier.args, "bg": command.args["bg"]}, said=f"{earlier.said}, {command.said}")
+                    command = replace(
+                        earlier, args={**earlier.args, "bg": command.args["bg"]}, said=f"{earlier.said}, {command.said}"
+                    )
             # "make the title bigger and red": one restyle of the title.
             elif command.op == "text_style" and commands and commands[-1].op == "text_style":
                 if commands[-1].refs == command.refs or command.refs == (ctx.subject,):

@@ -536,7 +536,9 @@ def _text_style_args(c: Clause) -> dict[str, Any]:
 
 
 _SHOW_WORDS = rx(en(r"add|write|show|display|type|insert|put up|flash") + r"|显示|写上?|打出|加上?")
-_LAST_SECONDS = rx(r"(?<![a-z])(?:in|for|during|over) the (?P<edge>last|final|first|opening) (?:(?P<n>\d+(?:\.\d+)?)\s*)?(?:s|secs?|seconds?)(?![a-z])|(?P<zh>最后|开头)(?P<zn>\d+(?:\.\d+)?)秒")
+_LAST_SECONDS = rx(
+    r"(?<![a-z])(?:in|for|during|over) the (?P<edge>last|final|first|opening) (?:(?P<n>\d+(?:\.\d+)?)\s*)?(?:s|secs?|seconds?)(?![a-z])|(?P<zh>最后|开头)(?P<zn>\d+(?:\.\d+)?)秒"
+)
 
 
 def _add_text(c: Clause, ctx: Context) -> list[Command] | None:
@@ -551,6 +553,10 @@ def _add_text(c: Clause, ctx: Context) -> list[Command] | None:
         return None
     if content is None and not strict:
         return None
+    alone = attached is not None and not c.text[: attached.span[0]].strip()
+    if content is not None and not strict and not alone and attached is not None:
+        if c.text[attached.span[0] :].startswith("the "):
+            return None  # "show the caption 'Day one' from 2 to 4 s": that caption, not a new one
     if content is not None and not strict and not c.has(_ADD, in_rest=False):
         # "the title 'X'" on its own (from "… with the title 'X'") adds; other words do something else.
         if (
@@ -678,7 +684,7 @@ _MUTE = rx(
 )
 _UNMUTE = rx(
     en(
-        r"unmute[sd]?|keep (?:the |its |their )?(?:own )?(?:sound|audio)|restore (?:the |its )?(?:sound|audio)|turn (?:the |its )?(?:sound|audio) (?:back )?on|with (?:its|the) sound"
+        r"unmute[sd]?|keep (?:the |its |their )?(?:\w+'s )?(?:own )?(?:original )?(?:sound|audio)|restore (?:the |its )?(?:\w+'s )?(?:sound|audio)|turn (?:the |its )?(?:sound|audio) (?:back )?on|with (?:its|the) sound"
     )
     + r"|取消静音|保留原声|恢复原声|打开原声|恢复声音"
 )
@@ -696,8 +702,14 @@ def _music_target(c: Clause, ctx: Context) -> Ref | None:
 
 
 # Fades said without the word: "start quiet and get louder", "die down at the end".
-_SWELL = rx(en(r"start(?:s|ing)? (?:out )?(?:quiet|soft|low)\w*|build(?:s|ing)? up|swell\w*|ramp(?:s|ing)? up") + r"|由小到大|逐渐变大|慢慢变大")
-_DIE = rx(en(r"die(?:s)? (?:down|away|out)|end(?:s|ing)? (?:quiet|soft)\w*|get(?:s)? quieter at the end|trail(?:s)? off") + r"|由大到小|逐渐变小|慢慢变小")
+_SWELL = rx(
+    en(r"start(?:s|ing)? (?:out )?(?:quiet|soft|low)\w*|build(?:s|ing)? up|swell\w*|ramp(?:s|ing)? up")
+    + r"|由小到大|逐渐变大|慢慢变大"
+)
+_DIE = rx(
+    en(r"die(?:s)? (?:down|away|out)|end(?:s|ing)? (?:quiet|soft)\w*|get(?:s)? quieter at the end|trail(?:s)? off")
+    + r"|由大到小|逐渐变小|慢慢变小"
+)
 
 
 def _music_fade(c: Clause, ctx: Context) -> list[Command] | None:
@@ -745,8 +757,8 @@ def _music_volume(c: Clause, ctx: Context) -> list[Command] | None:
     if level is None and change is None:
         return None
     if level is not None and not c.has(_VOLUME, in_rest=False) and ref.name is None and c.first("music") is not None:
-        if not c.has(rx(en("at|to|set") + "|到|为"), in_rest=False):
-            return None  # "background music 30%": add it at that level
+        if not c.has(rx(en("to|set|turn|make") + "|调到|设为|改为|改成"), in_rest=False):
+            return None  # "background music at 30%": add it at that level
     return [Command("music_volume", {"level": level, "step": change})]
 
 
@@ -788,7 +800,9 @@ def _clip_volume(c: Clause, ctx: Context) -> list[Command] | None:
     change = words.step(c.rest) if level is None else None
     if level is None and change is None:
         return None
-    return [Command("clip_volume", {"level": level, "step": change, "bare": bare or None}, (ref or Ref("clip", "all"),))]
+    return [
+        Command("clip_volume", {"level": level, "step": change, "bare": bare or None}, (ref or Ref("clip", "all"),))
+    ]
 
 
 _SPEED = rx(
@@ -933,7 +947,9 @@ _MOTIONS: Final = (
     (
         "pan_right",
         rx(
-            en(r"pan(?:s|ning)?\s+(?:to\s+(?:the\s+)?)?right|slide (?:to the )?right|drift right|pan(?:s|ning)?(?: across| over)?")
+            en(
+                r"pan(?:s|ning)?\s+(?:to\s+(?:the\s+)?)?right|slide (?:to the )?right|drift right|pan(?:s|ning)?(?: across| over)?"
+            )
             + r"|向右平移|右移|往右|向右|平移"
         ),
     ),
@@ -1035,7 +1051,9 @@ _TO_START = rx(
 )
 # "last" as a place, not as in "make the gif last longer".
 _TO_END = rx(
-    en(r"end|back|bottom|tail|last(?!\s+(?:longer|shorter|for|\d|a |an |one|two|three|four|five|ten))|finish|ending|close")
+    en(
+        r"end|back|bottom|tail|last(?!\s+(?:longer|shorter|for|\d|a |an |one|two|three|four|five|ten))|finish|ending|close"
+    )
     + r"|最后面?|末尾|结尾|最后一个位置|后面去|末位|最后"
 )
 _START_WITH = rx(en(r"(?:start|begin|open)s?(?: the (?:video|slideshow))? with|lead with|kick off with"))

@@ -342,7 +342,11 @@ def texts(project: Project, ref: Ref, *, many: bool = False) -> list[dict[str, A
     if ref.kind == "caption" and len(captions) == 1:
         return captions
     raise Refusal(
-        "which_one", what=Noun("text"), n=len(pool), names=_text_names(pool), example=Said("the caption 'Day one'", "字幕「第一天」")
+        "which_one",
+        what=Noun("text"),
+        n=len(pool),
+        names=_text_names(pool),
+        example=Said("the caption 'Day one'", "字幕「第一天」"),
     )
 
 

@@ -250,7 +250,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "help_hint": ('Say "help" for everything I understand.', "说“帮助”可查看我能听懂的全部说法。"),
     "english_only": (
         "(The offline editor replies in English or Chinese; this project's language is {code}, so I reply in English.)",
-        "（离线编辑器只会用中文或英文回复。）",
+        "（离线编辑器只会用中文或英文回复；这个项目的语言是{code}。）",
     ),
     "font_missing": (
         "The text {text} will not show in the video: no installed font has its script. Install one with "

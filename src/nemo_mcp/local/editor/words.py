@@ -234,7 +234,9 @@ _UP = re.compile(
     + r"|大声|大一?点|调高|提高|增大|加大|调大|大些|响一?点|大一些|更大|快一?点|加速|长一?点|更长|太小声?|听不见|听不到|太轻"
 )
 _DOWN = re.compile(
-    en(r"down|quieter|softer|lower|decrease|reduce|less|smaller|slower|shorter|slow down|turn down|too loud|too high|drowns")
+    en(
+        r"down|quieter|softer|lower|decrease|reduce|less|smaller|slower|shorter|slow down|turn down|too loud|too high|drowns"
+    )
     + r"|小声|小一?点|调低|降低|减小|调小|轻一?点|小些|小一些|更小|慢一?点|减速|短一?点|更短|太大声?|太吵|太响"
 )
 _LITTLE = re.compile(en(r"a (?:little )?bit|slightly|a little|a touch|somewhat|a tad") + "|一点|一些|稍微|略")
