@@ -11,6 +11,7 @@ timeline does not show.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import os
 import string
@@ -74,7 +75,7 @@ def _photos(video: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _max_overlap(video: list[dict[str, Any]]) -> int:
-    return max((a["st"] + a["d"] - b["st"] for a, b in zip(video, video[1:], strict=False)), default=0)
+    return max((a["st"] + a["d"] - b["st"] for a, b in itertools.pairwise(video)), default=0)
 
 
 def expectation(expr: str, before: dict[str, Any], after: dict[str, Any], reply: str) -> bool:
@@ -137,7 +138,7 @@ def run_case(setups: dict[str, Session], case: dict[str, Any]) -> tuple[Verdict,
     session = setups[case["setup"]].fork(case["lang"])
     before = copy.deepcopy(session.draft)
     result = session.say(case["say"])
-    if not result.draft != before and result.tool_args != {}:
+    if result.draft == before and result.tool_args != {}:
         return Verdict(False, False, f"unchanged, yet tool args {result.tool_args}"), result
     return judge(case, before, result.draft, result.reply, result.tool_name), result
 
@@ -268,7 +269,7 @@ async def test_corpus_through_the_mcp_tools(media: dict[str, Path], tmp_path: Pa
                 if problems:
                     failures.append(f"{case['say']!r} ({setup}, {lang}): {problems}\n    reply: {said['reply']}")
                 if after != before:  # back to the setup for the next case
-                    undo = "undo" if not said["tools_used"] == ["undo"] else SETUPS[setup][-1]
+                    undo = "undo" if said["tools_used"] != ["undo"] else SETUPS[setup][-1]
                     await call("send_instruction", {"instruction": undo})
                     assert await draft(sid) == before, case["say"]
     assert not failures, "\n".join(failures)

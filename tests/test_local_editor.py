@@ -6,6 +6,7 @@ clip with sound, a 40 s song, an animated GIF); tests/test_editor_corpus.py runs
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from pathlib import Path
@@ -64,7 +65,9 @@ def test_slideshow_uses_every_upload_in_order_and_the_media_shape(s: Session) ->
 
 
 def test_the_demo_instruction_does_all_three(s: Session) -> None:
-    result = s.say("turn my images into an animated video with the title 'Hello from nemo-mcp' and background music at 30%")
+    result = s.say(
+        "turn my images into an animated video with the title 'Hello from nemo-mcp' and background music at 30%"
+    )
     assert len(s.track(0)) == 7
     assert s.track(7) == [{"id": "x1", "st": 0, "d": 3000, "tx": "Hello from nemo-mcp"}]
     assert s.track(1)[0]["v"] == 0.3 and s.track(1)[0]["d"] == s.draft["d"]
@@ -81,10 +84,10 @@ def test_a_canvas_named_in_the_same_instruction_wins_over_the_media(s: Session) 
 def test_crossfades_are_never_more_than_a_quarter_of_the_shorter_item(s: Session) -> None:
     s.say("make a slideshow with each image 1 second")
     video = s.track(0)
-    for a, b in zip(video, video[1:], strict=False):
+    for a, b in itertools.pairwise(video):
         assert a["st"] + a["d"] - b["st"] == min(1000, a["d"] // 4, b["d"] // 4)
     s.say("no transitions")
-    assert all(a["st"] + a["d"] == b["st"] for a, b in zip(s.track(0), s.track(0)[1:], strict=False))
+    assert all(a["st"] + a["d"] == b["st"] for a, b in itertools.pairwise(s.track(0)))
 
 
 def test_rebuilding_keeps_ids_lengths_and_cards(s: Session, uploads: list[dict[str, Any]]) -> None:
@@ -267,14 +270,16 @@ def test_nothing_understood_leaves_the_draft_and_offers_phrasings(s: Session) ->
     before = s.draft
     result = s.say("what's the weather like in Paris?")
     assert s.draft == before and (result.tool_name, result.tool_args) == ("", {})
-    assert "didn't understand" in result.reply and "Closest things I can do" in result.reply and '"help"' in result.reply
+    assert (
+        "didn't understand" in result.reply and "Closest things I can do" in result.reply and '"help"' in result.reply
+    )
 
 
 def test_part_understood_does_that_part_and_names_the_rest(s: Session) -> None:
     s.say("make a slideshow")
     result = s.say("remove the second image and make it pop")
     assert "park.jpg" not in [seg["n"] for seg in s.track(0)]
-    assert result.reply.startswith("Done: Removed") and "didn't understand \"make it pop\"" in result.reply
+    assert result.reply.startswith("Done: Removed") and 'didn\'t understand "make it pop"' in result.reply
 
 
 def test_exporting_is_answered_for_a_chat(s: Session) -> None:
@@ -366,7 +371,13 @@ def test_help_lists_every_row_in_the_projects_language() -> None:
 
 @pytest.mark.parametrize(
     ("code", "expected"),
-    [("en", ("en", False)), ("zh-CN", ("zh", False)), ("zh_TW", ("zh", False)), ("ja", ("en", True)), ("", ("en", False))],
+    [
+        ("en", ("en", False)),
+        ("zh-CN", ("zh", False)),
+        ("zh_TW", ("zh", False)),
+        ("ja", ("en", True)),
+        ("", ("en", False)),
+    ],
 )
 def test_language_codes(code: str, expected: tuple[str, bool]) -> None:
     assert language(code) == expected

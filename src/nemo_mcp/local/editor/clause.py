@@ -26,7 +26,8 @@ _PROTECTED: Final = tuple(
         r"(\bin) and (?=out\b)",
         r"(\bout) and (?=in\b)",
         r"(\d(?:\s*(?:s|secs?|seconds?))?) and (?=\d)",
-        rf"(\b(?:{_ORDINAL_WORDS})(?: (?:image|photo|picture|clip|item|one|title|caption)s?)?) and (?=(?:the )?(?:{_ORDINAL_WORDS})\b)",
+        rf"(\b(?:{_ORDINAL_WORDS})(?: (?:image|photo|picture|clip|item|one|title"
+        rf"|caption)s?)?) and (?=(?:the )?(?:{_ORDINAL_WORDS})\b)",
         r"(\.(?:png|jpg|jpeg|gif|webp|mp4|mov|avi|webm|mkv)) and (?=\S)",
         r"(\bblack) and (?=white\b)",
         r"(\b(?:swap|switch|exchange|trade)\b[^,;.!?]*?) and (?=\S)",
@@ -38,7 +39,8 @@ _PROTECTED: Final = tuple(
 )
 # "with a blurred background", "with the text 'X'" belong to the clause before them.
 _SPLIT: Final = re.compile(
-    r"\s*(?:[,;!?\n，。；！？、](?!\s*(?:写着|写上|内容是|文字是|that says|which says|saying|reading|says))|\.(?=\s|$)|(?<![\w])(?:and then|and also|and|then|also|plus|after that|as well as)(?![\w])"
+    r"\s*(?:[,;!?\n，。；！？、](?!\s*(?:写着|写上|内容是|文字是|that says|which says|saying|reading|says))|\.(?=\s|$)"
+    r"|(?<![\w])(?:and then|and also|and|then|also|plus|after that|as well as)(?![\w])"
     r"|(?<![\w])(?<!start )(?<!begin )(?<!open )(?<!end )(?<!finish )(?<!close )(?<!starts )(?<!ends )with(?![\w])"
     r"(?!\s+(?:(?:a|an|the)\s+)?(?:(?!and\b|then\b)[a-z-]+\s+){0,2}(?:background|bars|border|text|words)\b)"
     r"|然后|并且|而且|还有(?!多少|几|吗|没有)|以及|同时|接着|并|和)\s*",

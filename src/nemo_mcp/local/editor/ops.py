@@ -36,7 +36,7 @@ from nemo_mcp.local.editor.replies import (
     Value,
     Words,
 )
-from nemo_mcp.local.editor.timeline import AUDIO, CANVASES, DEFAULT_CROSSFADE_MS, TEXT, Project, shape_of
+from nemo_mcp.local.editor.timeline import AUDIO, CANVASES, DEFAULT_CROSSFADE_MS, TEXT, Project
 
 PHOTO_MS: Final = 3000
 TEXT_MS: Final = 3000
@@ -522,7 +522,7 @@ def motion(p: Project, command: Command, env: Env) -> Outcome:
         raise Refusal("unsupported", reason=Msg.of("motion_photos_only"))
     fx = command.args["fx"]
     for seg in stills:
-        if fx == "none" and _fx(seg) in _STILL_FX or _fx(seg) == fx:
+        if (fx == "none" and _fx(seg) in _STILL_FX) or _fx(seg) == fx:
             continue
         seg["fx"] = fx
     items = _items(p, stills)

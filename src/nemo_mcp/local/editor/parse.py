@@ -59,6 +59,14 @@ def _subject(command: Command, before: Ref | None) -> Ref | None:
     return before
 
 
+def _adds_background(command: Command, commands: list[Command]) -> bool:
+    """A framing clause that only names a background, right after another framing clause."""
+    if command.op != "framing" or command.refs or not command.args.get("bg") or not commands:
+        return False
+    earlier = commands[-1]
+    return earlier.op == "framing" and earlier.args["mode"] == command.args["mode"]
+
+
 def parse_instruction(text: str, names: Iterable[str] = ()) -> Parsed:
     """The commands an instruction asks for, in the order it asks, and what was not understood."""
     pieces, quotes = split(text or "")
@@ -93,18 +101,21 @@ def parse_instruction(text: str, names: Iterable[str] = ()) -> Parsed:
                     said=f"{added.said}, {command.said}",
                 )
             # "don't crop the photos, black background": the background of that framing.
-            elif command.op == "framing" and not command.refs and commands and commands[-1].op == "framing":
-                if command.args.get("bg") and command.args["mode"] == commands[-1].args["mode"]:
-                    earlier = commands.pop()
-                    command = replace(
-                        earlier, args={**earlier.args, "bg": command.args["bg"]}, said=f"{earlier.said}, {command.said}"
-                    )
+            elif _adds_background(command, commands):
+                earlier = commands.pop()
+                command = replace(
+                    earlier, args={**earlier.args, "bg": command.args["bg"]}, said=f"{earlier.said}, {command.said}"
+                )
             # "make the title bigger and red": one restyle of the title.
-            elif command.op == "text_style" and commands and commands[-1].op == "text_style":
-                if commands[-1].refs == command.refs or command.refs == (ctx.subject,):
-                    earlier = commands.pop()
-                    merged = {k: v for k, v in command.args.items() if v is not None}
-                    command = replace(earlier, args={**earlier.args, **merged}, said=f"{earlier.said}, {command.said}")
+            elif (
+                command.op == "text_style"
+                and commands
+                and commands[-1].op == "text_style"
+                and (commands[-1].refs == command.refs or command.refs == (ctx.subject,))
+            ):
+                earlier = commands.pop()
+                merged = {k: v for k, v in command.args.items() if v is not None}
+                command = replace(earlier, args={**earlier.args, **merged}, said=f"{earlier.said}, {command.said}")
             commands.append(command)
             ctx.subject = _subject(command, ctx.subject)
     return Parsed(commands, unknown)

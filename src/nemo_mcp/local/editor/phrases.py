@@ -91,7 +91,8 @@ _ANOTHER = rx(
 )
 _CHANGE = rx(
     en(
-        r"change|rename|replace|edit|update|retitle|reword|correct|fix|make (?:it|the \w+) (?:say|read)|should (?:say|read)|say|read"
+        r"change|rename|replace|edit|update|retitle|reword|correct|fix|make (?:it|the \w+) (?:say|read)"
+        r"|should (?:say|read)|say|read"
     )
     + r"|改成|改为|换成|改|变成|替换"
 )
@@ -117,7 +118,8 @@ def _by_pronoun(clause: Clause, ctx: Context, kinds: tuple[str, ...]) -> bool:
 
 _SAYS = (
     rx(
-        r"(?<![a-z])(?:that |which )?(?:says?|saying|reads?|reading|called|named|titled|with the (?:text|words))\s*:?\s*(?P<rest>.+)$"
+        r"(?<![a-z])(?:that |which )?(?:says?|saying|reads?|reading|called|named|titled|with the (?:text"
+        r"|words))\s*:?\s*(?P<rest>.+)$"
         r"|(?:写着|写上|内容是|文字是|标题是|标题为|叫做|叫)\s*(?P<zh>.+)$"
     ),
     rx(
@@ -164,7 +166,8 @@ _UNDO = rx(
 _REDO = rx(en(r"redo") + r"|重做|恢复撤销")
 _HELP = rx(
     r"^(?:help|\?+|what can you do|what do you (?:understand|know|support)|what are (?:the|your) (?:commands|options)|"
-    r"how does (?:this|it) work|commands|options|examples|帮助|你能做什么|你会什么|怎么用|能做什么|有哪些功能|有什么功能|说明)\W*$"
+    r"how does (?:this|it) work|commands|options|examples"
+    r"|帮助|你能做什么|你会什么|怎么用|能做什么|有哪些功能|有什么功能|说明)\W*$"
 )
 _EXPORT = rx(
     en(
@@ -185,7 +188,8 @@ _STATUS = rx(
     + r"|状态|时间线上有什么|当前进度|现在是什么样|进度|查看时间线"
 )
 _UPLOAD = rx(
-    r"(?:^|how (?:do|can) i |can i |i want to |let me |i'?ll |i need to |where do i )upload(?![a-z]*ed)|^上传|怎么上传|如何上传|要上传|上传文件|上传素材"
+    r"(?:^|how (?:do|can) i |can i |i want to |let me |i'?ll |i need to |where do i )upload(?![a-z]*ed)|^上传|怎么上传"
+    r"|如何上传|要上传|上传文件|上传素材"
 )
 
 
@@ -230,7 +234,8 @@ UNSUPPORTED: Final = (
             )
             + r"|(?<![a-z])(?:generate|create|draw|paint|imagine|invent)\s+(?:an?\s+|some\s+)?(?:new\s+)?"
             r"(?:image|picture|scene|footage|character|animation|drawing|illustration)s?(?![a-z])"
-            r"|(?:animation|video|clip|movie|film)\s+of\s+(?:my|a|the|our)\s+(?:dog|cat|pet|baby|kid|son|daughter|family|"
+            r"|(?:animation|video|clip|movie|film)\s+of\s+(?:my|a|the|our)\s+(?:dog|cat|pet|baby|kid|son|daughter"
+            r"|family|"
             r"friend|face|car|house|wedding)"
             r"|皮克斯|迪士尼|吉卜力|卡通|动漫|二次元|手绘风|ai生成|ai视频|文生视频|图生视频|生成(?:一[个段张])?(?:新的)?"
             r"(?:画面|场景|镜头|图片|图像|人物|动物|角色)"
@@ -252,7 +257,8 @@ UNSUPPORTED: Final = (
         rx(
             en(
                 r"transcri\w*|auto(?:matic(?:ally)?)?[- ]?(?:subtitles?|captions?)|(?:subtitles?|captions?) "
-                r"(?:automatically|from (?:the )?(?:speech|audio|voice|dialog(?:ue)?))|generate (?:the )?(?:subtitles?|captions?)|"
+                r"(?:automatically|from (?:the )?(?:speech|audio|voice|dialog(?:ue)?))"
+                r"|generate (?:the )?(?:subtitles?|captions?)|"
                 r"speech[- ]to[- ]text"
             )
             + r"|自动字幕|语音转文字|识别字幕|自动生成字幕|语音识别"
@@ -264,7 +270,8 @@ UNSUPPORTED: Final = (
         "why_matting",
         rx(
             en(
-                r"remove (?:the )?background|background remov\w*|green ?screen|chroma ?key|cut (?:me|him|her|them|the \w+) out|isolate|mask"
+                r"remove (?:the )?background|background remov\w*|green ?screen|chroma ?key|cut (?:me|him|her|them"
+                r"|the \w+) out|isolate|mask"
             )
             + r"|抠图|去背景|绿幕|去除背景|移除背景|扣像"
         ),
@@ -275,7 +282,8 @@ UNSUPPORTED: Final = (
         "why_quality",
         rx(
             en(
-                r"upscal\w*|[48]k|enhance|sharpen\w*|denois\w*|super[- ]?resolution|hdr|higher resolution|improve (?:the )?quality"
+                r"upscal\w*|[48]k|enhance|sharpen\w*|denois\w*|super[- ]?resolution|hdr|higher resolution"
+                r"|improve (?:the )?quality"
             )
             + r"|高清修复|超分|画质增强|提升画质|修复画质|增强画质"
         ),
@@ -286,8 +294,10 @@ UNSUPPORTED: Final = (
         "why_filter",
         rx(
             en(
-                r"filters?|colou?r[- ]?grad\w*|lut|cinematic|vintage|retro|black (?:and|&) white|b&w|grayscale|greyscale|"
-                r"sepia|saturat\w*|brightness|brighter|darker|contrast|exposure|warmer|cooler|vignette|film grain|vhs|glow"
+                r"filters?|colou?r[- ]?grad\w*|lut|cinematic|vintage|retro|black (?:and|&) white|b&w|grayscale"
+                r"|greyscale|"
+                r"sepia|saturat\w*|brightness|brighter|darker|contrast|exposure|warmer|cooler|vignette|film grain"
+                r"|vhs|glow"
             )
             + r"|滤镜|调色|电影感|黑白|复古|亮度|对比度|饱和度|曝光|色调|调亮|调暗|暖色调|冷色调"
         ),
@@ -302,7 +312,9 @@ UNSUPPORTED: Final = (
         "why_effects",
         rx(
             en(
-                r"(?:cool|fun|special|fancy|nice|some|an?) effects?|stickers?|emojis?|confetti|particles?|glitch|sparkles?|fireworks?|snow effect|lens flare|shake|split[- ]?screen|picture[- ]in[- ]picture|pip|overlay (?:an? )?image|watermark|logo overlay"
+                r"(?:cool|fun|special|fancy|nice|some|an?) effects?|stickers?|emojis?|confetti|particles?|glitch"
+                r"|sparkles?|fireworks?|snow effect|lens flare|shake|split[- ]?screen|picture[- ]in[- ]picture"
+                r"|pip|overlay (?:an? )?image|watermark|logo overlay"
             )
             + r"|贴纸|表情|特效|粒子|闪光|分屏|画中画|水印"
         ),
@@ -313,7 +325,8 @@ UNSUPPORTED: Final = (
         "why_tracking",
         rx(
             en(
-                r"stabili[sz]\w*|blur (?:the |their |his |her )?(?:face|faces|people|plates?|licen[cs]e)|face|lip[- ]?sync|track(?:ing)? (?:the|a) |follow (?:the|my) "
+                r"stabili[sz]\w*|blur (?:the |their |his |her )?(?:face|faces|people|plates?|licen[cs]e)|face"
+                r"|lip[- ]?sync|track(?:ing)? (?:the|a) |follow (?:the|my) "
             )
             + r"|防抖|人脸|打码|跟踪|对口型"
         ),
@@ -323,7 +336,8 @@ UNSUPPORTED: Final = (
     Unsupported(
         "why_aspect",
         rx(
-            r"(?<![\d.])(?:4\s*[:x×/]\s*3|3\s*[:x×/]\s*4|4\s*[:x×/]\s*5|5\s*[:x×/]\s*4|21\s*[:x×/]\s*9|2\.35\s*:\s*1)(?!\d)"
+            r"(?<![\d.])(?:4\s*[:x×/]\s*3|3\s*[:x×/]\s*4|4\s*[:x×/]\s*5|5\s*[:x×/]\s*4|21\s*[:x×/]\s*9"
+            r"|2\.35\s*:\s*1)(?!\d)"
             r"|cinemascope|4比3"
         ),
         ("make it portrait", "make it landscape", "make it square"),
@@ -348,7 +362,8 @@ UNSUPPORTED: Final = (
         "why_reverse_play",
         rx(
             en(
-                r"(?:reverse|rewind) the (?:clip|footage)|play (?:the clip |it |the video |the footage )?backwards?|backwards? playback|boomerang"
+                r"(?:reverse|rewind) the (?:clip|footage)|play (?:the clip |it |the video |the footage )?backwards?"
+                r"|backwards? playback|boomerang"
             )
             + r"|倒放|倒着播放"
         ),
@@ -365,7 +380,9 @@ UNSUPPORTED: Final = (
         "why_music_edit",
         rx(
             en(
-                r"(?:tempo|pitch|bpm|key) of the (?:music|song)|(?:music|song)'?s? (?:tempo|pitch|bpm)|speed up the (?:music|song)|slow down the (?:music|song)|remix|(?:cut|trim) the (?:music|song)|loop the (?:music|song)"
+                r"(?:tempo|pitch|bpm|key) of the (?:music|song)|(?:music|song)'?s? (?:tempo|pitch|bpm)"
+                r"|speed up the (?:music|song)|slow down the (?:music|song)|remix|(?:cut|trim) the (?:music"
+                r"|song)|loop the (?:music|song)"
             )
             + r"|音乐变速|歌曲变调|剪辑音乐|剪音乐"
         ),
@@ -376,10 +393,13 @@ UNSUPPORTED: Final = (
         "why_text_effect",
         rx(
             en(
-                r"(?:animat\w*|typewriter|bouncing|spinning|glowing|scrolling|rolling)\s+(?:the\s+)?(?:title|text|caption|credits)|"
-                r"(?:title|text|caption)s?\s+(?:animation|effect|fly in|slide in)|bold|italic|underlined?|typeface|serif|"
+                r"(?:animat\w*|typewriter|bouncing|spinning|glowing|scrolling|rolling)\s+(?:the\s+)?(?:title|text"
+                r"|caption|credits)|"
+                r"(?:title|text|caption)s?\s+(?:animation|effect|fly in|slide in)|bold|italic|underlined?|typeface"
+                r"|serif|"
                 r"(?:change|different|another|other|nicer|cooler|fancy|custom|handwritten|script) fonts?|"
-                r"font (?:family|style|face|type)|handwriting|drop shadow|shadow|outline|stroke|(?:title|text) background|box behind"
+                r"font (?:family|style|face|type)|handwriting|drop shadow|shadow|outline|stroke|(?:title"
+                r"|text) background|box behind"
             )
             + r"|换字体|改字体|字体改成|字体换|宋体|黑体|楷体|粗体|加粗|斜体|下划线|描边|阴影|文字动画|打字机|滚动字幕"
         ),
@@ -409,10 +429,13 @@ def _unsupported(c: Clause, ctx: Context) -> list[Command] | None:
 
 _BUILD = rx(
     en(r"slide ?shows?|animate[ds]?|animation|animated|montage|photo ?reel")
-    + r"|(?<![a-z])(?:turn|make|convert|combine|stitch|edit|put)\b.*\binto\b.*\b(?:a |an )?(?:video|movie|reel|clip|film|slideshow)(?![a-z])"
-    r"|(?<![a-z])(?:create|make|build|generate|produce|edit|assemble|cut)\s+(?:a|an|my|me a|me an|us a)\s+(?:short\s+|quick\s+|little\s+)?"
+    + r"|(?<![a-z])(?:turn|make|convert|combine|stitch|edit|put)\b.*\binto\b.*\b(?:a |an )?(?:video|movie|reel|clip"
+    r"|film|slideshow)(?![a-z])"
+    r"|(?<![a-z])(?:create|make|build|generate|produce|edit|assemble|cut)\s+(?:a|an|my|me a|me an"
+    r"|us a)\s+(?:short\s+|quick\s+|little\s+)?"
     r"(?:video|movie|reel|montage|film|highlight reel|compilation)(?![a-z])"
-    r"|(?<![a-z])(?:put|place|add|use|include)\s+(?:all|everything|every upload|my uploads|the uploads|all (?:my|the|of my|of the) "
+    r"|(?<![a-z])(?:put|place|add|use|include)\s+(?:all|everything|every upload|my uploads|the uploads|all (?:my|the"
+    r"|of my|of the) "
     r"(?:photos|images|pictures|clips|media|files|uploads|videos))"
     r"|(?<![a-z])(?:put|place|add)\b.*\b(?:on|onto|to|in) the (?:timeline|video track)"
     r"|幻灯片|动画|做成(?:一个)?(?:视频|短片|影片)|生成(?:一个)?视频|制作(?:一个)?视频|合成(?:一个)?视频|剪成(?:一个)?视频|做个视频"
@@ -445,7 +468,8 @@ def _canvas(c: Clause, ctx: Context) -> list[Command] | None:
 
 _CLEAR = rx(
     en(
-        r"(?:clear|empty|wipe|reset|erase)\s+(?:the\s+|my\s+|this\s+)?(?:whole\s+|entire\s+)?(?:timeline|project|everything|all)|"
+        r"(?:clear|empty|wipe|reset|erase)\s+(?:the\s+|my\s+|this\s+)?(?:whole\s+|entire\s+)?(?:timeline|project"
+        r"|everything|all)|"
         r"start (?:over|again|from scratch)|(?:remove|delete) everything"
     )
     + r"|清空|重新开始|全部删除|删除所有|删掉全部|全部删掉"
@@ -458,7 +482,8 @@ def _clear(c: Clause, ctx: Context) -> list[Command] | None:
 
 _CARD = rx(
     en(
-        r"text[- ]only|title card|intro(?:duction)?|outro|opening (?:card|title|screen|slide)|end(?:ing)? (?:card|screen|slide)|"
+        r"text[- ]only|title card|intro(?:duction)?|outro|opening (?:card|title|screen|slide)|end(?:ing)? (?:card"
+        r"|screen|slide)|"
         r"closing (?:card|screen|slide)|text (?:slide|card|screen)|(?:plain|solid|colou?red|gradient|blank) background|"
         r"on (?:an? )?(?:\S+ ){0,3}(?:background|gradient)"
     )
@@ -510,7 +535,8 @@ _TEXT_NOUN = rx(
 )
 _SIZE_WORDS = rx(
     en(r"bigger|larger|big|large|huge|giant|enlarge|smaller|small|tiny|shrink|font size|text size|size|px|pt")
-    + r"|大一?点|大一些|放大|变大|加大|更大|大些|调大|大号|小一?点|小一些|缩小|变小|更小|小些|调小|小号|字号|字体大小|大小"
+    + r"|大一?点|大一些|放大|变大|加大|更大|大些|调大|大号"
+    + r"|小一?点|小一些|缩小|变小|更小|小些|调小|小号|字号|字体大小|大小"
 )
 _TO_END_TEXT = rx(en(r"at the end|at the very end|in the end|last seconds?|closing") + r"|结尾|最后")
 _TO_START_TEXT = rx(en(r"at the (?:start|beginning)|opening") + r"|开头|开始时")
@@ -537,34 +563,31 @@ def _text_style_args(c: Clause) -> dict[str, Any]:
 
 _SHOW_WORDS = rx(en(r"add|write|show|display|type|insert|put up|flash") + r"|显示|写上?|打出|加上?")
 _LAST_SECONDS = rx(
-    r"(?<![a-z])(?:in|for|during|over) the (?P<edge>last|final|first|opening) (?:(?P<n>\d+(?:\.\d+)?)\s*)?(?:s|secs?|seconds?)(?![a-z])|(?P<zh>最后|开头)(?P<zn>\d+(?:\.\d+)?)秒"
+    r"(?<![a-z])(?:in|for|during|over) the (?P<edge>last|final|first|opening) (?:(?P<n>\d+(?:\.\d+)?)\s*)?(?:s|secs?"
+    r"|seconds?)(?![a-z])|(?P<zh>最后|开头)(?P<zn>\d+(?:\.\d+)?)秒"
 )
 
 
-def _add_text(c: Clause, ctx: Context) -> list[Command] | None:
-    if not c.has(_TEXT_NOUN, in_rest=False):
-        # Quoted words to show, without saying "text": "show 'The End' in the last 3 seconds".
-        if not (c.said and c.has(_SHOW_WORDS, in_rest=False) and not c.refs):
-            return None
-    content = unquoted(c)
-    strict = c.has(_ADD_STRICT, in_rest=False)
+def _asks_for_new_text(c: Clause) -> bool:
+    """Without "add" or "write": "the title 'X'" on its own (from "… with the title 'X'") and "show 'The End'
+    at the end" ask for a new text; "show the caption 'Day one' from 2 to 4 s" is about that caption."""
     attached = c.first(*TEXT_KINDS)
-    if c.has(_CHANGE, in_rest=False) and not strict:
+    if attached is None or attached.text is None:
+        return c.has(_ADD, in_rest=False)
+    if c.text[: attached.span[0]].strip() in {"", "a", "an", "the"}:
+        return True
+    return c.has(_ADD, in_rest=False) and not c.text[attached.span[0] :].startswith("the ")
+
+
+def _add_text(c: Clause, ctx: Context) -> list[Command] | None:
+    # Quoted words to show need no noun: "show 'The End' in the last 3 seconds".
+    if not c.has(_TEXT_NOUN, in_rest=False) and not (c.said and c.has(_SHOW_WORDS, in_rest=False) and not c.refs):
         return None
-    if content is None and not strict:
+    content = unquoted(c)
+    if not c.has(_ADD_STRICT, in_rest=False) and (
+        content is None or c.has(_CHANGE, in_rest=False) or not _asks_for_new_text(c)
+    ):
         return None
-    alone = attached is not None and not c.text[: attached.span[0]].strip()
-    if content is not None and not strict and not alone and attached is not None:
-        if c.text[attached.span[0] :].startswith("the "):
-            return None  # "show the caption 'Day one' from 2 to 4 s": that caption, not a new one
-    if content is not None and not strict and not c.has(_ADD, in_rest=False):
-        # "the title 'X'" on its own (from "… with the title 'X'") adds; other words do something else.
-        if (
-            attached is None
-            or attached.text is None
-            or c.text[: attached.span[0]].strip() not in {"", "a", "an", "the"}
-        ):
-            return None
     times = c.times
     start = times.start
     length = times.length
@@ -670,21 +693,26 @@ _FADE_OUT = rx(
 )
 _VOLUME = rx(
     en(
-        r"volume|loud(?:er|ness)?|quiet(?:er)?|soft(?:er)?|level|gain|turn (?:it |this |the \w+ )?(?:up|down)|mute[sd]?|silence|up|down|lower|raise|boost|reduce"
+        r"volume|loud(?:er|ness)?|quiet(?:er)?|soft(?:er)?|level|gain|turn (?:it |this |the \w+ )?(?:up|down)"
+        r"|mute[sd]?|silence|up|down|lower|raise|boost|reduce"
     )
     + r"|音量|大声|小声|声音|静音|调高|调低|调大|调小|大一?点|小一?点|轻一?点|响一?点"
 )
 _MUTE = rx(
     en(
-        r"mute[sd]?|silence|silent|no sound|without sound|(?:turn|switch) off (?:the |its |their )?(?:\w+'s )?(?:sound|audio)|"
-        r"kill the sound|turn (?:the |its |their )?(?:\w+'s )?(?:sound|audio|volume) off|don'?t want (?:the |its )?(?:\w+'s )?"
+        r"mute[sd]?|silence|silent|no sound|without sound|(?:turn|switch) off (?:the |its "
+        r"|their )?(?:\w+'s )?(?:sound|audio)|"
+        r"kill the sound|turn (?:the |its |their )?(?:\w+'s )?(?:sound|audio|volume) off|don'?t want (?:the "
+        r"|its )?(?:\w+'s )?"
         r"(?:original )?(?:sound|audio)"
     )
     + r"|静音|无声|关掉声音|关闭声音|关闭原声|关掉原声|去掉原声|声音关掉|声音关了|声音去掉|不要声音|不要原声|原声关掉"
 )
 _UNMUTE = rx(
     en(
-        r"unmute[sd]?|keep (?:the |its |their )?(?:\w+'s )?(?:own )?(?:original )?(?:sound|audio)|restore (?:the |its )?(?:\w+'s )?(?:sound|audio)|turn (?:the |its )?(?:sound|audio) (?:back )?on|with (?:its|the) sound"
+        r"unmute[sd]?|keep (?:the |its |their )?(?:\w+'s )?(?:own )?(?:original )?(?:sound|audio)|restore (?:the "
+        r"|its )?(?:\w+'s )?(?:sound|audio)|turn (?:the |its )?(?:sound|audio) (?:back )?on|with (?:its"
+        r"|the) sound"
     )
     + r"|取消静音|保留原声|恢复原声|打开原声|恢复声音"
 )
@@ -746,6 +774,9 @@ def _remove_music(c: Clause, ctx: Context) -> list[Command] | None:
     return [Command("remove_music")]
 
 
+_SET_LEVEL = rx(en("to|set|turn|make") + "|调到|设为|改为|改成")
+
+
 def _music_volume(c: Clause, ctx: Context) -> list[Command] | None:
     ref = _music_target(c, ctx)
     if ref is None or c.has(_ADD_STRICT, in_rest=False):
@@ -756,9 +787,9 @@ def _music_volume(c: Clause, ctx: Context) -> list[Command] | None:
     change = words.step(c.rest) if level is None else None
     if level is None and change is None:
         return None
-    if level is not None and not c.has(_VOLUME, in_rest=False) and ref.name is None and c.first("music") is not None:
-        if not c.has(rx(en("to|set|turn|make") + "|调到|设为|改为|改成"), in_rest=False):
-            return None  # "background music at 30%": add it at that level
+    plain = level is not None and not c.has(_VOLUME, in_rest=False) and ref.name is None and c.first("music")
+    if plain and not c.has(_SET_LEVEL, in_rest=False):
+        return None  # "background music at 30%": add it at that level
     return [Command("music_volume", {"level": level, "step": change})]
 
 
@@ -807,7 +838,8 @@ def _clip_volume(c: Clause, ctx: Context) -> list[Command] | None:
 
 _SPEED = rx(
     en(
-        r"speed(?:s|ed)? up|speed|faster|slower|slow(?:s|ed)? (?:it )?down|slow[- ]?mo(?:tion)?|slowmo|fast[- ]?forward|"
+        r"speed(?:s|ed)? up|speed|faster|slower|slow(?:s|ed)? (?:it )?down|slow[- ]?mo(?:tion)?|slowmo"
+        r"|fast[- ]?forward|"
         r"time[- ]?lapse|playback rate|double speed|half speed|quarter speed|twice as fast|real[- ]?time"
     )
     + r"|倍速|加速|减速|慢动作|慢放|快放|快进|速度|慢镜头|原速|快一?点|慢一?点"
@@ -832,11 +864,13 @@ def _speed(c: Clause, ctx: Context) -> list[Command] | None:
 
 _NUM = r"(\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|half a)"
 _HEAD = rx(
-    rf"(?<![a-z])(?:cut|trim|remove|skip|drop|lose|delete|chop)(?: off)?\s+(?:the\s+)?first\s+(?:{_NUM}\s*)?(?:s|secs?|seconds?)(?![a-z])"
+    rf"(?<![a-z])(?:cut|trim|remove|skip|drop|lose|delete|chop)(?: off)?\s+(?:the\s+)?first\s+(?:{_NUM}\s*)?(?:s"
+    rf"|secs?|seconds?)(?![a-z])"
     r"|(?:剪掉|去掉|删掉|裁掉|不要)前\s*(\d+(?:\.\d+)?)\s*秒"
 )
 _TAIL = rx(
-    rf"(?<![a-z])(?:cut|trim|remove|skip|drop|lose|delete|chop)(?: off)?\s+(?:the\s+)?(?:last|final)\s+(?:{_NUM}\s*)?(?:s|secs?|seconds?)(?![a-z])"
+    rf"(?<![a-z])(?:cut|trim|remove|skip|drop|lose|delete|chop)(?: off)?\s+(?:the\s+)?(?:last"
+    rf"|final)\s+(?:{_NUM}\s*)?(?:s|secs?|seconds?)(?![a-z])"
     r"|(?:剪掉|去掉|删掉|裁掉|不要)(?:后|最后)\s*(\d+(?:\.\d+)?)\s*秒"
 )
 _KEEP_HEAD = rx(
@@ -883,16 +917,21 @@ _UNFIT = rx(
 )
 _FIT = rx(
     en(
-        r"fit|fits|fitted|letter-?box(?:ed|ing)?|pillar-?box(?:ed|ing)?|black bars|bars|(?:don'?t|do not|no|without|never|stop|not) "
-        r"(?:crop(?:ping)?|cut off)|uncropped|not cropped|whole (?:photo|picture|image|frame|thing|pic)|entire (?:photo|picture|image)|"
+        r"fit|fits|fitted|letter-?box(?:ed|ing)?|pillar-?box(?:ed|ing)?|black bars|bars|(?:don'?t|do not|no|without"
+        r"|never|stop|not) "
+        r"(?:crop(?:ping)?|cut off)|uncropped|not cropped|whole (?:photo|picture|image|frame|thing|pic)"
+        r"|entire (?:photo|picture|image)|"
         r"full (?:photo|picture|image)|show (?:all|everything|the whole)|blur(?:red|ry)? background|background blur|"
-        r"(?:\w+ )?background colou?r|(?:black|white|grey|gray|blue|red|green|yellow|pink|purple|orange|colou?red|solid) background"
+        r"(?:\w+ )?background colou?r|(?:black|white|grey|gray|blue|red|green|yellow|pink|purple|orange|colou?red"
+        r"|solid) background"
     )
-    + r"|完整显示|显示完整|不要裁剪|不裁剪|别裁剪|适应画面|留黑边|黑边|加黑边|模糊背景|背景模糊|.色背景|背景(?:改成|换成|用)|完整"
+    + r"|完整显示|显示完整|不要裁剪|不裁剪|别裁剪|适应画面|留黑边|黑边|加黑边"
+    + r"|模糊背景|背景模糊|.色背景|背景(?:改成|换成|用)|完整"
 )
 _FILL = rx(
     en(
-        r"fill(?:s|ing)?(?: the)?(?: whole)? (?:frame|screen|canvas)|fill it|crop(?:ped)? to fill|crop(?:ped|ping)?|zoom to fill|"
+        r"fill(?:s|ing)?(?: the)?(?: whole)? (?:frame|screen|canvas)|fill it|crop(?:ped)? to fill|crop(?:ped|ping)?"
+        r"|zoom to fill|"
         r"full[- ]?screen|edge to edge"
     )
     + r"|铺满|填满|填充画面|裁剪填充|裁剪|全屏"
@@ -928,9 +967,12 @@ _MOTIONS: Final = (
         "none",
         rx(
             en(
-                r"still|static|motionless|no (?:motion|movement|zoom(?:ing)?|animation|effects?|ken ?burns|pan(?:ning)?)|"
-                r"(?:don'?t|do not|stop|never) (?:move|moving|zoom(?:ing)?|animat\w*|pan(?:ning)?)|without (?:motion|movement|zoom(?:ing)?)|"
-                r"(?:remove|turn off|disable|stop|kill) (?:the )?(?:zoom(?:ing)?|motion|animation|ken ?burns|movement)|freeze|"
+                r"still|static|motionless|no (?:motion|movement|zoom(?:ing)?|animation|effects?|ken ?burns"
+                r"|pan(?:ning)?)|"
+                r"(?:don'?t|do not|stop|never) (?:move|moving|zoom(?:ing)?|animat\w*|pan(?:ning)?)|without (?:motion"
+                r"|movement|zoom(?:ing)?)|"
+                r"(?:remove|turn off|disable|stop|kill) (?:the )?(?:zoom(?:ing)?|motion|animation|ken ?burns"
+                r"|movement)|freeze|"
                 r"stop\b.*\bfrom (?:zoom|mov|pann|animat)\w*|keep\b.*\bstill|no more (?:zoom|motion)\w*"
             )
             + r"|静止|不要动|不动|不要缩放|去掉动画|去掉动效|不要动效|关闭动效|不要放大|固定|去掉缩放"
@@ -948,7 +990,8 @@ _MOTIONS: Final = (
         "pan_right",
         rx(
             en(
-                r"pan(?:s|ning)?\s+(?:to\s+(?:the\s+)?)?right|slide (?:to the )?right|drift right|pan(?:s|ning)?(?: across| over)?"
+                r"pan(?:s|ning)?\s+(?:to\s+(?:the\s+)?)?right|slide (?:to the )?right|drift right|pan(?:s"
+                r"|ning)?(?: across| over)?"
             )
             + r"|向右平移|右移|往右|向右|平移"
         ),
@@ -1037,8 +1080,10 @@ def _fade_black(c: Clause, ctx: Context) -> list[Command] | None:
 _SWAP = rx(en(r"swap|switch|exchange|trade (?:places|spots)|interchange") + r"|交换|互换|调换|对调|换一下位置|换位置")
 _REVERSE = rx(
     en(
-        r"reverse(?:d)?(?: the)? order|in reverse(?: order)?|reverse (?:it|everything|all|the (?:sequence|slideshow|timeline|video|photos|"
-        r"images|items|pictures))|backwards order|opposite order|flip the order|other way (?:round|around)|order reversed|reverse"
+        r"reverse(?:d)?(?: the)? order|in reverse(?: order)?|reverse (?:it|everything|all|the (?:sequence|slideshow"
+        r"|timeline|video|photos|"
+        r"images|items|pictures))|backwards order|opposite order|flip the order|other way (?:round|around)"
+        r"|order reversed|reverse"
     )
     + r"|倒序|反过来|倒过来|顺序颠倒|逆序|反序|颠倒顺序|顺序反"
 )
@@ -1052,7 +1097,8 @@ _TO_START = rx(
 # "last" as a place, not as in "make the gif last longer".
 _TO_END = rx(
     en(
-        r"end|back|bottom|tail|last(?!\s+(?:longer|shorter|for|\d|a |an |one|two|three|four|five|ten))|finish|ending|close"
+        r"end|back|bottom|tail|last(?!\s+(?:longer|shorter|for|\d|a |an |one|two|three|four|five|ten))|finish|ending"
+        r"|close"
     )
     + r"|最后面?|末尾|结尾|最后一个位置|后面去|末位|最后"
 )
@@ -1060,8 +1106,10 @@ _START_WITH = rx(en(r"(?:start|begin|open)s?(?: the (?:video|slideshow))? with|l
 _END_WITH = rx(en(r"(?:end|finish|close)s?(?: the (?:video|slideshow))? with"))
 _ZH_PLACE = rx(r"(?:移到|放到|挪到|调到|放在|排到|排在|换到|到)第(\d{1,2})(?:个|张|段)?(?:位置|位)?")
 _TO_PLACE = rx(
-    r"(?:position|place|spot|slot)\s*(?:number\s*|no\.?\s*|#)?(\d{1,2})|(?<![a-z])(\d{1,2})(?:st|nd|rd|th)\s+(?:place|position|spot|slot)"
-    r"|第(\d{1,2})个?(?:位置|位)|(?<![a-z])(?:the\s+)?(second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)(?:\s+(?:one|item|place|position|spot))?(?![a-z])"
+    r"(?:position|place|spot|slot)\s*(?:number\s*|no\.?\s*|#)?(\d{1,2})|(?<![a-z])(\d{1,2})(?:st|nd|rd"
+    r"|th)\s+(?:place|position|spot|slot)"
+    r"|第(\d{1,2})个?(?:位置|位)|(?<![a-z])(?:the\s+)?(second|third|fourth|fifth|sixth|seventh|eighth|ninth"
+    r"|tenth)(?:\s+(?:one|item|place|position|spot))?(?![a-z])"
 )
 _BEFORE = rx(en(r"before|in front of|ahead of|preceding|just before") + r"|之前|前面|前边|前头")
 _AFTER = rx(en(r"after|behind|following|next to|right after|just after") + r"|之后|后面|后边|后头")
@@ -1147,7 +1195,8 @@ def _remove_item(c: Clause, ctx: Context) -> list[Command] | None:
 
 _EACH = rx(
     en(
-        r"(?:each|every|per|all(?: the| my)?|the|my) (?:images?|photos?|pictures?|pics?|slides?|stills?)|(?:images|photos|pictures|slides) .*each"
+        r"(?:each|every|per|all(?: the| my)?|the|my) (?:images?|photos?|pictures?|pics?|slides?|stills?)|(?:images"
+        r"|photos|pictures|slides) .*each"
     )
     + r"|每张|每个|每幅|每[一1]张|所有(?:的)?(?:图片|照片)|图片都|照片都"
 )
@@ -1257,7 +1306,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("make me a Pixar-style 3D animation of my dog", "add a voice-over"),
         ("帮我生成一个皮克斯风格的3D动画", "加配音"),
         _unsupported,
-    ),  # fmt: skip
+    ),
     Phrase(
         "clear",
         "build",
@@ -1270,7 +1319,8 @@ TABLE: Final[tuple[Phrase, ...]] = (
         "card",
         "text",
         (
-            "a text-only intro or outro (or a whole text-only video): the words on a solid colour or gradient that drifts "
+            "a text-only intro or outro (or a whole text-only video): the words on a solid colour or gradient "
+            "that drifts "
             "gently, 3 s unless you say",
             "纯文字片头或片尾（或整个纯文字视频）：文字在缓缓流动的纯色或渐变背景上，默认3秒",
         ),
@@ -1280,7 +1330,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ),
         ("做一个纯文字片头，写着「发布日」，蓝色背景", "加一个片尾，写着「谢谢观看」，紫色到粉色渐变背景"),
         _card,
-    ),  # fmt: skip
+    ),
     Phrase(
         "info",
         "help",
@@ -1310,7 +1360,8 @@ TABLE: Final[tuple[Phrase, ...]] = (
         "build",
         "build",
         (
-            "every upload on the video track in upload order: photos slowly zoom in, clips keep their length and sound, "
+            "every upload on the video track in upload order: photos slowly zoom in, "
+            "clips keep their length and sound, "
             "GIFs play; the canvas follows most of the media's shape",
             "把所有上传的素材按上传顺序放到视频轨道：照片缓慢推近，视频保留原长和原声，"
             "动图播放；画布方向跟随大多数素材",
@@ -1319,7 +1370,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("把我的照片做成视频", "做成幻灯片"),
         _build,
         also=True,
-    ),  # fmt: skip
+    ),
     Phrase(
         "canvas",
         "canvas",
@@ -1352,7 +1403,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ),
         ("加标题「城市之梦」", "在5秒处加字幕「第一天」", "再加一个标题「第一天」，从5秒到8秒"),
         _add_text,
-    ),  # fmt: skip
+    ),
     Phrase(
         "text_time",
         "text",
@@ -1371,7 +1422,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("make the title bigger and red", "move the title to the top", "make the caption 'Day one' #ffcc00"),
         ("标题改成红色", "标题大一点", "标题放到顶部"),
         _text_style,
-    ),  # fmt: skip
+    ),
     Phrase(
         "set_text",
         "text",
@@ -1398,7 +1449,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("lower the music when the clip plays", "duck the music under the clips"),
         ("视频片段播放时降低音乐", "音乐避让人声"),
         _duck,
-    ),  # fmt: skip
+    ),
     Phrase(
         "remove_music",
         "audio",
@@ -1417,7 +1468,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("set the music volume to 40%", "turn the music down a bit", "make the music louder"),
         ("背景音乐音量40%", "音乐小声一点", "音乐大声一点"),
         _music_volume,
-    ),  # fmt: skip
+    ),
     Phrase(
         "add_music",
         "audio",
@@ -1428,7 +1479,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("add background music", "add background music at 30%", "use song.mp3 as music"),
         ("加背景音乐", "加背景音乐30%"),
         _add_music,
-    ),  # fmt: skip
+    ),
     Phrase(
         "clip_volume",
         "audio",
@@ -1439,7 +1490,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("mute the clip", "set the clip's volume to 50%", "keep the clip's sound"),
         ("视频片段静音", "原声音量50%", "保留原声"),
         _clip_volume,
-    ),  # fmt: skip
+    ),
     Phrase(
         "speed",
         "items",
@@ -1471,7 +1522,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ),
         ("照片不要裁剪", "完整显示，黑色背景", "铺满画面"),
         _framing,
-    ),  # fmt: skip
+    ),
     Phrase(
         "motion",
         "motion",
@@ -1482,7 +1533,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("zoom out on the first photo", "pan left on city.png", "no zoom on the photos"),
         ("第一张照片拉远", "最后一张向右平移", "照片不要动"),
         _motion,
-    ),  # fmt: skip
+    ),
     Phrase(
         "crossfade",
         "transitions",
@@ -1493,18 +1544,19 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("make the crossfades half a second", "no transitions"),
         ("转场0.5秒", "不要转场"),
         _crossfade,
-    ),  # fmt: skip
+    ),
     Phrase(
         "fade_black",
         "transitions",
         (
-            'the video fades in from black or out to black (1 s unless you say); "fade out at the end" fades the music too',
+            "the video fades in from black or out to black (1 s unless you say); "
+            '"fade out at the end" fades the music too',
             "视频从黑场淡入或淡出到黑场（默认1秒）；“结尾淡出”也会让音乐淡出",
         ),
         ("fade in from black and fade out to black", "fade out at the end"),
         ("开头淡入，结尾淡出", "淡入淡出"),
         _fade_black,
-    ),  # fmt: skip
+    ),
     Phrase(
         "swap",
         "items",
@@ -1531,7 +1583,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("move the clip to the start", "put the last photo after the clip", "move city.png to place 3"),
         ("把视频片段移到开头", "把最后一张移到视频片段后面"),
         _move,
-    ),  # fmt: skip
+    ),
     Phrase(
         "remove_item",
         "items",
@@ -1566,7 +1618,7 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("make it 15 seconds long",),
         ("视频总长20秒",),
         _total_length,
-    ),  # fmt: skip
+    ),
     Phrase(
         "add_item",
         "items",

@@ -11,13 +11,13 @@ names the candidates, so an ambiguous request never edits the wrong thing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from nemo_mcp.draft import keys
-from nemo_mcp.local.editor import words
 from nemo_mcp.draft.media import FORMATS
+from nemo_mcp.local.editor import words
 from nemo_mcp.local.editor.replies import Count, Item, Listing, Noun, Refusal, Said
 from nemo_mcp.local.editor.timeline import Project
 
@@ -159,7 +159,8 @@ def find(text: str, quotes: list[str], stems: Sequence[str] = (), names: Sequenc
     if stems:
         stem_ref = re.compile(
             rf"(?<![\w])(?:the\s+)?(?P<stem>{_alternatives(stems)})\s+(?P<noun>photo|image|picture|pic|clip|video|"
-            rf"shot|one|gif|song|music|track)(?![a-z])|(?<![\w])(?P<bare>{_alternatives(stems)})(?=\s*(?:的)?(?:图片|照片|视频|片段|动图))"
+            rf"shot|one|gif|song|music|track)(?![a-z])|(?<![\w])(?P<bare>{_alternatives(stems)})(?=\s*(?:的)?(?:图片|照片"
+            rf"|视频|片段|动图))"
             rf"|(?<![a-z])(?:the|my)\s+(?P<named>{_alternatives(stems)})(?![\w.])"
         )
         for match in stem_ref.finditer(text):
@@ -208,7 +209,8 @@ def _text_refs(text: str, quotes: list[str], add: Any) -> None:
     pattern = re.compile(
         rf"(?:(?<![a-z])(?:the\s+)?(?P<n1>{_TEXT_NOUNS_EN})(?:\s+(?:that says|saying|reading|with))?\s*"
         rf"|(?P<z1>{_TEXT_NOUNS_ZH})\s*)(?P<q1>{words.QUOTE_TOKEN.pattern})"
-        rf"|(?:the\s+)?(?P<q2>{words.QUOTE_TOKEN.pattern})\s*(?:(?P<n2>{_TEXT_NOUNS_EN})(?![a-z])|(?P<z2>{_TEXT_NOUNS_ZH}))"
+        rf"|(?:the\s+)?(?P<q2>{words.QUOTE_TOKEN.pattern})\s*(?:(?P<n2>{_TEXT_NOUNS_EN})(?![a-z])"
+        rf"|(?P<z2>{_TEXT_NOUNS_ZH}))"
     )
     for match in pattern.finditer(text):
         token = match.group("q1") or match.group("q2")
@@ -227,7 +229,9 @@ _ZH_LAST = re.compile(
 )
 _ZH_EVERY = re.compile(rf"(?:所有|全部|每[一1]?(?P<counter>[张幅段个条首]))(?:的)?(?P<noun>{_ZH_NOUN})?")
 _ZH_ORIENT = re.compile(
-    rf"(?:[这那]?[张个])?(?P<orient>{_alternatives([k for k in _ORIENTS if not k.isascii()])})(?:的)?(?:那?[张个])?(?P<noun>图片|照片|相片|图)"
+    rf"(?:[这那]?[张个])?(?P<orient>{_alternatives([k for k in _ORIENTS if not k.isascii()])})"
+    rf"(?:的)?(?:那?[张个])?(?P<noun>图片"
+    rf"|照片|相片|图)"
 )
 _ZH_BARE = re.compile(rf"(?:这|那)?(?:[张个段])?(?P<noun>{_ZH_NOUN})")
 

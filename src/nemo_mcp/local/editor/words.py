@@ -138,7 +138,7 @@ def number(token: str) -> float:
 
 def _ms(value: str, unit: str | None) -> int:
     unit = (unit or "s").lower()
-    if unit.startswith("mi") and not unit.startswith("mil") or unit == "分钟":
+    if (unit.startswith("mi") and not unit.startswith("mil")) or unit == "分钟":
         factor = 60_000.0
     elif unit.startswith("ms") or unit.startswith("mil"):
         factor = 1.0
@@ -231,11 +231,13 @@ _UP = re.compile(
         r"up|louder|higher|raise|increase|boost|more|bigger|larger|faster|longer|speed up|turn up|crank|too quiet|"
         r"too soft|too low|can'?t hear|cannot hear|barely hear|hardly hear"
     )
-    + r"|大声|大一?点|调高|提高|增大|加大|调大|大些|响一?点|大一些|更大|快一?点|加速|长一?点|更长|太小声?|听不见|听不到|太轻"
+    + r"|大声|大一?点|调高|提高|增大|加大|调大|大些|响一?点|大一些|更大"
+    + r"|快一?点|加速|长一?点|更长|太小声?|听不见|听不到|太轻"
 )
 _DOWN = re.compile(
     en(
-        r"down|quieter|softer|lower|decrease|reduce|less|smaller|slower|shorter|slow down|turn down|too loud|too high|drowns"
+        r"down|quieter|softer|lower|decrease|reduce|less|smaller|slower|shorter|slow down|turn down|too loud"
+        r"|too high|drowns"
     )
     + r"|小声|小一?点|调低|降低|减小|调小|轻一?点|小些|小一些|更小|慢一?点|减速|短一?点|更短|太大声?|太吵|太响"
 )
