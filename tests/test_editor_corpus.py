@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.editor_project import Session, claims_change, editor_for, upload_records
 
-from nemo_mcp.local.editor import LocalEditor
+from nemo_mcp.local.editor import LocalEditor, default_find_font
 from nemo_mcp.local.editor.phrases import TABLE
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "editor-corpus.json").read_text(encoding="utf-8"))
@@ -227,6 +227,7 @@ async def test_corpus_through_the_mcp_tools(media: dict[str, Path], tmp_path: Pa
     from nemo_mcp.config import load_settings
     from nemo_mcp.server import build_server
 
+    find_font = default_find_font()
     env = {
         **os.environ,
         "NEMO_BACKEND": "local",
@@ -259,13 +260,18 @@ async def test_corpus_through_the_mcp_tools(media: dict[str, Path], tmp_path: Pa
                 await call("send_instruction", {"instruction": step})
             for case in cases:
                 before = await draft(sid)
-                said = (await call("send_instruction", {"instruction": case["say"]})).structured_content
+                called = await call("send_instruction", {"instruction": case["say"]})
+                said = called.structured_content
                 after = await draft(sid)
                 tools = said["tools_used"]
                 verdict = judge(case, before, after, said["reply"], tools[0] if tools else "")
                 problems = [verdict.why] if not verdict.understood else []
                 if "" in tools or said["timeline_changed"] != (after != before) or (after == before and tools):
                     problems.append(f"tools_used {tools}, timeline_changed {said['timeline_changed']}")
+                # Text no font can draw is reported in the tool's result, not only in the server's log.
+                new_texts = {t["tx"] for t in _tracks(after)[2]} - {t["tx"] for t in _tracks(before)[2]}
+                if any(find_font(t) is None for t in new_texts) and "nemo-mcp[cjk]" not in _text_of(called):
+                    problems.append("no word about the missing font")
                 if problems:
                     failures.append(f"{case['say']!r} ({setup}, {lang}): {problems}\n    reply: {said['reply']}")
                 if after != before:  # back to the setup for the next case

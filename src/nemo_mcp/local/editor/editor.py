@@ -146,6 +146,9 @@ class LocalEditor:
             reply.unknown.append(Msg.of("help_hint"))
 
         changed = work.draft != baseline.draft
+        # Another language gets English, and a note saying so until a change records the project's language.
+        if fallback and keys.read_text(original.get("m") or {}, keys.LANGUAGE) != request.language:
+            reply.warnings.append(Msg.of("english_only", code=request.language))
         if not changed:
             if changed_by:
                 reply.same.insert(0, Msg.of("cancelled_out"))
@@ -154,8 +157,6 @@ class LocalEditor:
             self._finish_answers(reply, original, media, lang)
             return EditResult(copy.deepcopy(original), reply.text(False, []), "", {})
 
-        if fallback and keys.read_text(original.get("m") or {}, keys.LANGUAGE) != request.language:
-            reply.warnings.append(Msg.of("english_only", code=request.language))
         if request.language:
             work.meta["lang"] = request.language
         reply.warnings += self._font_warnings(baseline, work)

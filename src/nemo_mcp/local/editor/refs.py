@@ -2,7 +2,7 @@
 
 "the second image", "the clip", "city.png", "the city photo", "the last photo", "the portrait
 one", "all the photos", "the caption 'Day one'", "第二张", "最后一张", "视频片段", "字幕「第一天」"
-— :func:`find` reads them from a normalised clause (``words.normalise``), with where they sit
+— :func:`find` reads them from a folded clause (``words.fold``), with where they sit
 so the parser can tell them from other words ("the portrait photo" is no canvas request).
 :func:`items` and :func:`texts` resolve them on a timeline, or refuse with a reason that
 names the candidates, so an ambiguous request never edits the wrong thing.
@@ -100,10 +100,6 @@ class Ref:
     orient: str | None = None
     span: tuple[int, int] = field(default=(0, 0), compare=False)
 
-    @property
-    def is_text(self) -> bool:
-        return self.kind in {"title", "caption", "text"}
-
     def as_arg(self) -> str:
         """A short description for the tool's arguments."""
         parts = [self.count if self.count != "one" else "", self.orient or "", self.kind]
@@ -116,80 +112,104 @@ class Ref:
         return " ".join(p for p in parts if p)
 
 
-def _en_noun_kind(noun: str) -> str:
-    return _EN_NOUNS[noun]
+class _Found:
+    """References found so far; a later, weaker reading never takes words an earlier one took."""
+
+    def __init__(self) -> None:
+        self.refs: list[Ref] = []
+
+    def add(self, ref: Ref) -> None:
+        if not any(r.span[0] < ref.span[1] and ref.span[0] < r.span[1] for r in self.refs):
+            self.refs.append(ref)
 
 
 def find(text: str, quotes: list[str], stems: Sequence[str] = (), names: Sequence[str] = ()) -> list[Ref]:
-    """Every reference in a normalised clause, in order, none overlapping.
+    """Every reference in a folded clause (``words.fold``), in order, none overlapping.
 
-    ``names``: the project's file names (lower-case); ``stems``: the same without extensions.
+    ``names``: the project's file names (lower-case); ``stems``: the same without extensions. The
+    most specific readings go first: file names, quoted texts, Chinese, English ordinals, names
+    without extension, "all the …", then bare nouns and pronouns.
     """
-    found: list[Ref] = []
-    taken: list[tuple[int, int]] = []
+    found = _Found()
+    _file_refs(found, text, names)
+    _text_refs(found, text, quotes)
+    _zh_refs(found, text)
+    _en_indexed_refs(found, text)
+    _stem_refs(found, text, stems, names)
+    _en_plain_refs(found, text)
+    return sorted(found.refs, key=lambda r: r.span)
 
-    def add(ref: Ref) -> None:
-        if any(a < ref.span[1] and ref.span[0] < b for a, b in taken):
-            return
-        taken.append(ref.span)
-        found.append(ref)
 
+def _file_refs(found: _Found, text: str, names: Sequence[str]) -> None:
     files = [(m.group(1), m.span()) for m in _FILE.finditer(text)]
     for name in names:
         files += [(name, m.span()) for m in re.finditer(rf"(?<![a-z0-9_\-]){re.escape(name)}(?![a-z0-9])", text)]
     for name, span in sorted(files, key=lambda f: (f[1][0], -f[1][1])):
-        add(Ref(_file_kind(name), name=name, span=span))
-    _text_refs(text, quotes, add)
-    _zh_refs(text, add)
-    for match in _EN_PAIR_REF.finditer(text):  # "the first and second images": two items
-        kind = _en_noun_kind(match.group("noun"))
+        found.add(Ref(_file_kind(name), name=name, span=span))
+
+
+def _ordinal(word: str) -> int:
+    return int(word[:-2]) if word[0].isdigit() else _ORDINALS[word]
+
+
+def _en_indexed_refs(found: _Found, text: str) -> None:
+    """ "the first and second images", "the second image", "the last portrait photo", "clip 2"."""
+    for match in _EN_PAIR_REF.finditer(text):
         for group in ("a", "b"):
-            word = match.group(group)
-            index = int(word[:-2]) if word[0].isdigit() else _ORDINALS[word]
-            add(Ref(kind, index=index, span=match.span(group)))
+            found.add(Ref(_EN_NOUNS[match.group("noun")], index=_ordinal(match.group(group)), span=match.span(group)))
     for match in _EN_ORDINAL_REF.finditer(text):
-        ordinal = match.group("ord")
-        index = int(match.group("num")) if match.group("num") else _ORDINALS[ordinal]
-        kind = _en_noun_kind(match.group("noun"))
-        add(Ref(kind, index=index, orient=_ORIENTS.get(match.group("orient") or ""), span=match.span()))
+        orient = _ORIENTS.get(match.group("orient") or "")
+        found.add(
+            Ref(_EN_NOUNS[match.group("noun")], index=_ordinal(match.group("ord")), orient=orient, span=match.span())
+        )
     for match in _EN_NUMBERED_REF.finditer(text):
         noun = match.group("noun") or match.group("noun2")
         number = match.group("num") or match.group("num2")
-        add(Ref(_en_noun_kind(noun), index=int(number), span=match.span()))
-    if stems:
-        stem_ref = re.compile(
-            rf"(?<![\w])(?:the\s+)?(?P<stem>{_alternatives(stems)})\s+(?P<noun>photo|image|picture|pic|clip|video|"
-            rf"shot|one|gif|song|music|track)(?![a-z])|(?<![\w])(?P<bare>{_alternatives(stems)})(?=\s*(?:的)?(?:图片|照片"
-            rf"|视频|片段|动图))"
-            rf"|(?<![a-z])(?:the|my)\s+(?P<named>{_alternatives(stems)})(?![\w.])"
-        )
-        for match in stem_ref.finditer(text):
-            stem = match.group("stem") or match.group("bare") or match.group("named")
-            # The file's own kind: "the song" is music, "the walk clip" a clip.
-            full = next((n for n in names if n.rsplit(".", 1)[0] == stem), stem)
-            add(Ref(_file_kind(full), name=stem, span=match.span()))
-    for match in _EN_EVERY_REF.finditer(text):
-        noun, plural = match.group("noun"), match.group("plural")
-        if match.group("det") and not plural:
-            continue
-        add(Ref(_en_noun_kind(noun), "all", orient=_ORIENTS.get(match.group("orient") or ""), span=match.span()))
-    singular = re.compile(
-        rf"(?<![a-z])(?:(?P<det>the|this|that|my|your)\s+)?(?:(?P<orient>{_EN_ORIENT})\s+)?{_EN_NOUN}(?![a-z])"
+        found.add(Ref(_EN_NOUNS[noun], index=int(number), span=match.span()))
+
+
+def _stem_refs(found: _Found, text: str, stems: Sequence[str], names: Sequence[str]) -> None:
+    """Media called by name without its extension: "the city photo", "the logo", "walk的视频"."""
+    if not stems:
+        return
+    alternatives = _alternatives(stems)
+    pattern = re.compile(
+        rf"(?<![\w])(?:the\s+)?(?P<stem>{alternatives})\s+(?:photo|image|picture|pic|clip|video|shot|one|gif|song|"
+        rf"music|track)(?![a-z])|(?<![\w])(?P<bare>{alternatives})(?=\s*(?:的)?(?:图片|照片|视频|片段|动图))"
+        rf"|(?<![a-z])(?:the|my)\s+(?P<named>{alternatives})(?![\w.])"
     )
-    for match in singular.finditer(text):
+    for match in pattern.finditer(text):
+        stem = match.group("stem") or match.group("bare") or match.group("named")
+        # The file's own kind: "the song" is music, "the walk clip" a clip.
+        full = next((n for n in names if n.rsplit(".", 1)[0] == stem), stem)
+        found.add(Ref(_file_kind(full), name=stem, span=match.span()))
+
+
+_EN_SINGULAR = re.compile(
+    rf"(?<![a-z])(?:(?P<det>the|this|that|my|your)\s+)?(?:(?P<orient>{_EN_ORIENT})\s+)?{_EN_NOUN}(?![a-z])"
+)
+
+
+def _en_plain_refs(found: _Found, text: str) -> None:
+    """ "all the photos", "the clip", "the portrait photo", "photos", "it"."""
+    for match in _EN_EVERY_REF.finditer(text):
+        if match.group("det") and not match.group("plural"):
+            continue
+        orient = _ORIENTS.get(match.group("orient") or "")
+        found.add(Ref(_EN_NOUNS[match.group("noun")], "all", orient=orient, span=match.span()))
+    for match in _EN_SINGULAR.finditer(text):
         noun, plural = match.group("noun"), match.group("plural")
         if re.search(r"(?:whole|entire|full|complete)\s+$", text[: match.start()]):
             continue  # "the whole picture" is the frame, not an item
-        kind = _en_noun_kind(noun)
         if noun == "one" and not (match.group("orient") or match.group("det") in {"this", "that"}):
             continue  # "one" as a number
-        if kind in {"title", "text"} and not match.group("det") and not plural and noun in {"line", "words", "label"}:
+        if noun in {"line", "words", "label"} and not match.group("det") and not plural:
             continue
-        count: Quantity = "all" if plural and noun not in {"music", "news"} else "one"
-        add(Ref(kind, count, orient=_ORIENTS.get(match.group("orient") or ""), span=match.span()))
+        count: Quantity = "all" if plural and noun != "music" else "one"
+        orient = _ORIENTS.get(match.group("orient") or "")
+        found.add(Ref(_EN_NOUNS[noun], count, orient=orient, span=match.span()))
     for match in _PRONOUN.finditer(text):
-        add(Ref("pronoun", span=match.span()))
-    return sorted(found, key=lambda r: r.span)
+        found.add(Ref("pronoun", span=match.span()))
 
 
 def _file_kind(name: str) -> str:
@@ -204,7 +224,7 @@ _TEXT_NOUNS_EN = r"title|caption|subtitle|text|heading|headline|line|label"
 _TEXT_NOUNS_ZH = r"标题|字幕|文字|文本|文案"
 
 
-def _text_refs(text: str, quotes: list[str], add: Any) -> None:
+def _text_refs(found: _Found, text: str, quotes: list[str]) -> None:
     """A text item named by its words: "the caption 'Day one'", "the 'Day one' title", "字幕「第一天」"."""
     pattern = re.compile(
         rf"(?:(?<![a-z])(?:the\s+)?(?P<n1>{_TEXT_NOUNS_EN})(?:\s+(?:that says|saying|reading|with))?\s*"
@@ -217,7 +237,7 @@ def _text_refs(text: str, quotes: list[str], add: Any) -> None:
         noun = match.group("n1") or match.group("n2")
         zh = match.group("z1") or match.group("z2")
         kind = _EN_NOUNS.get(noun or "", "text") if noun else _ZH_NOUNS.get(zh or "", "text")
-        add(Ref(kind, text=quotes[words.quote_index(token)], span=match.span()))
+        found.add(Ref(kind, text=quotes[words.quote_index(token)], span=match.span()))
 
 
 _ZH_NOUN = _alternatives(_ZH_NOUNS)
@@ -236,24 +256,24 @@ _ZH_ORIENT = re.compile(
 _ZH_BARE = re.compile(rf"(?:这|那)?(?:[张个段])?(?P<noun>{_ZH_NOUN})")
 
 
-def _zh_refs(text: str, add: Any) -> None:
+def _zh_refs(found: _Found, text: str) -> None:
     for match in _ZH_ORDINAL.finditer(text):
         if not (match.group("counter") or match.group("noun")):
             continue
         kind = _zh_kind(match.group("noun"), match.group("counter"))
         number = int(match.group("num"))
-        add(Ref(kind, index=-number if match.group("back") else number, span=match.span()))
+        found.add(Ref(kind, index=-number if match.group("back") else number, span=match.span()))
     for match in _ZH_LAST.finditer(text):
         kind = _zh_kind(match.group("noun") or match.group("noun2"), match.group("counter"))
-        add(Ref(kind, index=-1, span=match.span()))
+        found.add(Ref(kind, index=-1, span=match.span()))
     for match in _ZH_EVERY.finditer(text):
-        add(Ref(_zh_kind(match.group("noun"), match.group("counter")), "all", span=match.span()))
+        found.add(Ref(_zh_kind(match.group("noun"), match.group("counter")), "all", span=match.span()))
     for match in _ZH_ORIENT.finditer(text):
-        add(Ref("image", orient=_ORIENTS[match.group("orient")], span=match.span()))
+        found.add(Ref("image", orient=_ORIENTS[match.group("orient")], span=match.span()))
     for match in _ZH_BARE.finditer(text):
         kind = _ZH_NOUNS[match.group("noun")]
         # Chinese nouns have no plural: "照片不要裁剪" means every photo, "删除视频片段" the one clip.
-        add(Ref(kind, "any" if kind in {"image", "gif", "caption", "text"} else "one", span=match.span()))
+        found.add(Ref(kind, "any" if kind in {"image", "gif", "caption", "text"} else "one", span=match.span()))
 
 
 def _zh_kind(noun: str | None, counter: str | None) -> str:

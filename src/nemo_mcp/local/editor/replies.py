@@ -277,10 +277,6 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "and save it on your computer.",
         "导出不是编辑操作：直接让我导出，我会把视频渲染成 MP4（时间线尺寸 {size}）并保存到你的电脑。",
     ),
-    "export_size": (
-        "Exports are at most 1080 pixels on the short side; there is no 4K offline.",
-        "离线导出最高为短边1080像素，不支持4K。",
-    ),
     "credits": (
         "Offline editing is free: instructions and exports use no credits.",
         "离线编辑免费：指令和导出都不消耗积分。",
@@ -457,10 +453,6 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "时间线上没有写着{text}的文字。现有文字：{names}。",
     ),
     "no_text": ("There's no text on the timeline.", "时间线上没有文字。"),
-    "empty_timeline": (
-        'The timeline is empty. Say "make a slideshow" to put your uploads on it first.',
-        "时间线是空的。先说“做成视频”把上传的素材放上去。",
-    ),
     # Text.
     "text_added": ("Added the text {text} ({start}–{end}{style}).", "已添加文字{text}（{start}–{end}{style}）。"),
     "text_changed": ("{old} now says {text}.", "{old}已改为{text}。"),
@@ -485,10 +477,6 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "place_top": ("top", "顶部"),
     "place_center": ("centre", "中间"),
     "place_bottom": ("bottom", "底部"),
-    "style_what": (
-        "How should the text change? I can change its size, colour or place, e.g. {example}.",
-        "文字要怎么改？我可以改字号、颜色或位置，例如{example}。",
-    ),
     "card_added": (
         "Added a {length} {colours} card {where} with the text {text} on it, drifting gently.",
         "在{where}添加了{length}的{colours}背景卡，上面写着{text}，背景缓缓流动。",
