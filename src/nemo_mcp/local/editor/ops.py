@@ -52,6 +52,7 @@ MAX_TOTAL_MS: Final = 10 * 60_000
 MAX_CROSSFADE_MS: Final = 5000
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
 CARD_COLOUR: Final = "#000000"
+_TRIM_EXAMPLE: Final = Said("trim the clip to 3 seconds", "视频片段只用前3秒")
 _CARD_EXAMPLE: Final = Said(
     "make a text-only intro that says 'Launch day' on a blue background", "做一个纯文字片头，写着「发布日」，蓝色背景"
 )
@@ -385,7 +386,7 @@ def total_length(p: Project, command: Command, env: Env) -> Outcome:
     target = int(_clamp(int(wanted), 1000, MAX_TOTAL_MS))
     stills = _stills(p)
     if not stills:
-        raise Refusal("total_no_photos", example=Said("trim the clip to 3 seconds", "视频片段只用前3秒"))
+        raise Refusal("total_no_photos", example=_TRIM_EXAMPLE)
     # Scale the photos, then settle what the crossfades (a quarter of the shorter side) took or gave:
     # each correction moves the overlaps by at most half of it, so this converges.
     p.relayout()
@@ -404,11 +405,11 @@ def total_length(p: Project, command: Command, env: Env) -> Outcome:
             seg["d"] = int(_clamp(duration(seg) + share + (1 if i < rest else 0), MIN_ITEM_MS, MAX_ITEM_MS))
     p.relayout()
     reached = p.total_ms()
-    same = Msg.of("total_same", length=Seconds(target))
     if abs(reached - target) > 50:
-        short = Msg.of("total_short", min=Seconds(MIN_ITEM_MS), reached=Seconds(reached), length=Seconds(target))
-        return Outcome(short, short)
-    return Outcome(Msg.of("total", length=Seconds(target)), same)
+        # Photos alone cannot get there: squashing them to the limit is not what was asked.
+        key = "total_short" if reached > target else "total_long"
+        raise Refusal(key, reached=Seconds(reached), length=Seconds(target), example=_TRIM_EXAMPLE)
+    return Outcome(Msg.of("total", length=Seconds(target)), Msg.of("total_same", length=Seconds(target)))
 
 
 # --- a clip's speed and sound -------------------------------------------------------------------

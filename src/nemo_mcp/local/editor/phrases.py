@@ -92,7 +92,7 @@ _ANOTHER = rx(
 _CHANGE = rx(
     en(
         r"change|rename|replace|edit|update|retitle|reword|correct|fix|make (?:it|the \w+) (?:say|read)"
-        r"|should (?:say|read)|say|read"
+        r"|should (?:say|read|be)|say|read"
     )
     + r"|改成|改为|换成|改|变成|替换"
 )
@@ -138,12 +138,15 @@ _NOT_TEXT = rx(
 )
 
 
-def unquoted(clause: Clause) -> str | None:
-    """Text given without quotes: "add the title Urban Dreams", "片头写着发布日"."""
+def unquoted(clause: Clause, *, after_noun: bool = True) -> str | None:
+    """Text given without quotes: "a card that says Launch day", "片头写着发布日", and after the noun
+    ("add the title Urban Dreams") only when ``after_noun``: the caller heard "add" or "write", so
+    "put the title higher up" is never read as a title saying "higher up"."""
     if clause.said:
         return clause.said[0]
     lowered = clause.raw.lower()
-    match = next((m for m in (p.search(lowered) for p in _SAYS) if m is not None), None)
+    patterns = _SAYS if after_noun else _SAYS[:1]
+    match = next((m for m in (p.search(lowered) for p in patterns) if m is not None), None)
     if match is None:
         return None
     start = match.start("rest") if match.group("rest") is not None else match.start("zh")
@@ -583,10 +586,9 @@ def _add_text(c: Clause, ctx: Context) -> list[Command] | None:
     # Quoted words to show need no noun: "show 'The End' in the last 3 seconds".
     if not c.has(_TEXT_NOUN, in_rest=False) and not (c.said and c.has(_SHOW_WORDS, in_rest=False) and not c.refs):
         return None
-    content = unquoted(c)
-    if not c.has(_ADD_STRICT, in_rest=False) and (
-        content is None or c.has(_CHANGE, in_rest=False) or not _asks_for_new_text(c)
-    ):
+    strict = c.has(_ADD_STRICT, in_rest=False)
+    content = unquoted(c, after_noun=strict)
+    if not strict and (content is None or c.has(_CHANGE, in_rest=False) or not _asks_for_new_text(c)):
         return None
     times = c.times
     start = times.start
@@ -1088,7 +1090,7 @@ _REVERSE = rx(
     + r"|倒序|反过来|倒过来|顺序颠倒|逆序|反序|颠倒顺序|顺序反"
 )
 _MOVE = rx(
-    en(r"move|put|place|bring|send|shift|drag|make|set|position|reorder|go|slot|stick")
+    en(r"move|put|place|bring|send|shift|drag|make|set|position|reorder|go|slot|stick|come|comes|be|appear")
     + r"|移到|移动到|放到|放在|挪到|调到|移至|放至|换到|排到|排在|移|挪|放"
 )
 _TO_START = rx(

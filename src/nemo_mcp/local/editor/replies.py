@@ -554,8 +554,13 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "no_photos": ("There are no photos on the timeline to retime.", "时间线上没有可以调整时长的照片。"),
     "total": ("I retimed the photos so the video lasts {length}.", "我调整了照片时长，让视频总长为{length}。"),
     "total_short": (
-        "I made the photos as short as they go ({min} each), so the video is {reached} rather than {length}.",
-        "照片已经缩到最短（每张{min}），所以视频是{reached}而不是{length}。",
+        "Shortening the photos alone can't make the video {length}: with every photo at 0.5 s it is still "
+        "{reached}. Trim or speed up a clip too, e.g. {example}.",
+        "只缩短照片无法让视频变成{length}：每张照片都缩到0.5秒也还有{reached}。还需要剪短或加速视频片段，例如{example}。",
+    ),
+    "total_long": (
+        "Lengthening the photos alone can't make the video {length}: with every photo at 60 s it is {reached}.",
+        "只拉长照片无法让视频变成{length}：每张照片都拉到60秒也只有{reached}。",
     ),
     "total_same": ("The video is already {length} long.", "视频已经是{length}长了。"),
     "total_no_photos": (

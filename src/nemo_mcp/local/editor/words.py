@@ -295,7 +295,12 @@ def colours(text: str) -> list[str]:
 
 
 _POSITIONS: Final = (
-    ("top", re.compile(en(r"top|upper|up top|above") + r"|顶部|顶端|上方|上面|上边|最上|顶上|上部")),
+    (
+        "top",
+        re.compile(
+            en(r"top|upper|up top|above|higher(?: up)?|further up") + r"|顶部|顶端|上方|上面|上边|最上|顶上|上部"
+        ),
+    ),
     ("bottom", re.compile(en(r"bottom|lower third|lower|below|foot") + r"|底部|底端|下方|下面|下边|最下|底下|下部")),
     ("center", re.compile(en(r"cent(?:er|re)|middle|centered|centred") + r"|中间|居中|中央|正中|中部")),
 )
