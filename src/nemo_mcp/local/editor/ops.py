@@ -62,7 +62,7 @@ _CARD_EXAMPLE: Final = Said(
 class Outcome:
     done: Msg  # said when the timeline changed
     same: Msg | None = None  # said when it did not: what was checked and already holds
-    notes: tuple[Msg, ...] = ()  # said either way (limits that applied, caveats)
+    notes: tuple[Msg, ...] = ()  # said with the change: limits that applied, caveats
 
 
 @dataclass(frozen=True)
@@ -246,14 +246,9 @@ def _place(p: Project, video: list[dict[str, Any]], command: Command) -> tuple[i
     if where in {"before", "after"}:
         anchor = refs.items(p, command.refs[-1])[0]
         index = next(i for i, s in enumerate(video) if s is anchor)
-        return (
-            (index, Msg.of("to_before", item=p.label(anchor)))
-            if where == "before"
-            else (
-                index + 1,
-                Msg.of("to_after", item=p.label(anchor)),
-            )
-        )
+        if where == "before":
+            return index, Msg.of("to_before", item=p.label(anchor))
+        return index + 1, Msg.of("to_after", item=p.label(anchor))
     return trailing, Msg.of("to_end")
 
 

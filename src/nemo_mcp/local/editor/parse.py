@@ -35,12 +35,12 @@ def _read(clause: Clause, ctx: Context, previous: Command | None) -> list[Comman
     for phrase in TABLE:
         built = phrase.build(clause, ctx)
         if built:
-            found += [replace(c, said=clause.shown()) for c in built]
+            found += built
             if not phrase.also:
                 break
     if not found and previous is not None and previous.op in CARRIED and only_refs(clause):
         # "remove the second image and the clip": the clip is removed too.
-        found = [replace(previous, refs=tuple(clause.refs), said=clause.shown())]
+        found = [replace(previous, refs=tuple(clause.refs))]
     return found
 
 
@@ -59,12 +59,28 @@ def _subject(command: Command, before: Ref | None) -> Ref | None:
     return before
 
 
-def _adds_background(command: Command, commands: list[Command]) -> bool:
-    """A framing clause that only names a background, right after another framing clause."""
-    if command.op != "framing" or command.refs or not command.args.get("bg") or not commands:
-        return False
-    earlier = commands[-1]
-    return earlier.op == "framing" and earlier.args["mode"] == command.args["mode"]
+def _joined(command: Command, earlier: Command, subject: Ref | None) -> Command | None:
+    """The command before, completed by this one, when this clause only adds to it; else None."""
+    # "a text-only intro …, blue background": the colour belongs to the card just asked for.
+    if command.op == "recolour_card" and earlier.op == "card":
+        return replace(earlier, args={**earlier.args, "colours": command.args["colours"]})
+    new = {k: v for k, v in command.args.items() if v is not None}
+    # "add the title 'X' and make it last 4 seconds": one text, added with its times.
+    if command.op == "text_time" and earlier.op == "add_text" and command.refs == (subject,):
+        role = "text" if "start" in new else earlier.args["role"]
+        return replace(earlier, args={**earlier.args, **new, "role": role})
+    # "don't crop the photos, black background": the background of that framing.
+    if (
+        command.op == "framing" == earlier.op
+        and not command.refs
+        and new.get("bg")
+        and new["mode"] == earlier.args["mode"]
+    ):
+        return replace(earlier, args={**earlier.args, "bg": new["bg"]})
+    # "make the title bigger and red": one restyle of the title.
+    if command.op == "text_style" == earlier.op and command.refs in (earlier.refs, (subject,)):
+        return replace(earlier, args={**earlier.args, **new})
+    return None
 
 
 def parse_instruction(text: str, names: Iterable[str] = ()) -> Parsed:
@@ -82,40 +98,10 @@ def parse_instruction(text: str, names: Iterable[str] = ()) -> Parsed:
             unknown.append(clause.shown())
             continue
         for command in got:
-            # "a text-only intro …, blue background": the colour belongs to the card just asked for.
-            if command.op == "recolour_card" and commands and commands[-1].op == "card":
-                card = commands.pop()
-                command = replace(card, args={**card.args, "colours": command.args["colours"]})
-            # "add the title 'X' and make it last 4 seconds": one text, added with its times.
-            elif (
-                command.op == "text_time"
-                and commands
-                and commands[-1].op == "add_text"
-                and command.refs == (ctx.subject,)
-            ):
-                added = commands.pop()
-                timing = {k: v for k, v in command.args.items() if v is not None}
-                command = replace(
-                    added,
-                    args={**added.args, **timing, "role": "text" if "start" in timing else added.args["role"]},
-                    said=f"{added.said}, {command.said}",
-                )
-            # "don't crop the photos, black background": the background of that framing.
-            elif _adds_background(command, commands):
-                earlier = commands.pop()
-                command = replace(
-                    earlier, args={**earlier.args, "bg": command.args["bg"]}, said=f"{earlier.said}, {command.said}"
-                )
-            # "make the title bigger and red": one restyle of the title.
-            elif (
-                command.op == "text_style"
-                and commands
-                and commands[-1].op == "text_style"
-                and (commands[-1].refs == command.refs or command.refs == (ctx.subject,))
-            ):
-                earlier = commands.pop()
-                merged = {k: v for k, v in command.args.items() if v is not None}
-                command = replace(earlier, args={**earlier.args, **merged}, said=f"{earlier.said}, {command.said}")
+            joined = _joined(command, commands[-1], ctx.subject) if commands else None
+            if joined is not None:
+                commands.pop()
+                command = joined
             commands.append(command)
             ctx.subject = _subject(command, ctx.subject)
     return Parsed(commands, unknown)

@@ -29,12 +29,11 @@ TEXT_KINDS: Final = ("title", "caption", "text")
 
 @dataclass(frozen=True)
 class Command:
-    """One operation asked for: its name, its arguments, what it points at, and the words that asked."""
+    """One operation asked for: its name, its arguments and what it points at."""
 
     op: str
     args: dict[str, Any] = field(default_factory=dict)
     refs: tuple[Ref, ...] = ()
-    said: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """The tool's arguments: JSON values only."""
