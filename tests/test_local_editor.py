@@ -381,3 +381,8 @@ def test_help_lists_every_row_in_the_projects_language() -> None:
 )
 def test_language_codes(code: str, expected: tuple[str, bool]) -> None:
     assert language(code) == expected
+
+
+def test_tracks_stay_in_the_order_video_music_text(s: Session) -> None:
+    s.say("add the title 'First' and add background music and make a slideshow")
+    assert [t["tt"] for t in s.draft["t"]] == [0, 1, 7]
