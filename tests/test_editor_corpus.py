@@ -14,6 +14,7 @@ import copy
 import itertools
 import json
 import os
+import re
 import string
 from collections import defaultdict
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ def expectation(expr: str, before: dict[str, Any], after: dict[str, Any], reply:
         "v": v, "a": a, "x": x, "m": after.get("m", {}), "d": after.get("d"),
         "bv": bv, "ba": ba, "bx": bx, "bm": before.get("m", {}), "bd": before.get("d"), "reply": reply,
         "names": _names, "photos": _photos, "max_overlap": _max_overlap,
+        "without": lambda *gone: [n for n in _names(bv) if n not in gone],
         "lengths": lambda segs: [s["d"] for s in segs],
         "clip": lambda segs: next(s for s in segs if s.get("k") == "video"),
         "item": lambda segs, name: next(s for s in segs if s.get("n") == name),
@@ -100,6 +102,19 @@ def expectation(expr: str, before: dict[str, Any], after: dict[str, Any], reply:
         )
     except (KeyError, StopIteration, IndexError, TypeError):
         return False
+
+
+def _collateral(expr: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Items, texts or music that went missing although the expectation does not look at them."""
+    (v, a, x), (bv, ba, bx) = _tracks(after), _tracks(before)
+    lost: list[str] = []
+    if not re.search(r"names\(v\)|len\(v\)|without|\bv\[", expr):
+        lost += [n for n in _names(bv) if _names(bv).count(n) > _names(v).count(n)]
+    if not re.search(r"\bx\b", expr):
+        lost += [t["tx"] for t in bx if t["tx"] not in [u["tx"] for u in x]]
+    if ba and not a and not re.search(r"\ba\b", expr):
+        lost.append("the music")
+    return lost
 
 
 @dataclass
@@ -122,6 +137,8 @@ def judge(case: dict[str, Any], before: dict[str, Any], after: dict[str, Any], r
         met = changed and expectation(case["expect"], before, after, reply)
         if not met:
             return Verdict(False, claims, f"expected {case['expect']}")
+        if lost := _collateral(case["expect"], before, after):
+            return Verdict(False, claims, f"also removed {lost}, which the case does not ask for")
         return Verdict(True, False, "")
     kind = next(k for k in ("same", "refuse", "answer") if k in case)
     if changed:

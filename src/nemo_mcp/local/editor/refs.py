@@ -95,6 +95,7 @@ class Ref:
     kind: str  # image, gif, clip, video, item, color, title, caption, text, music, pronoun
     count: Quantity = "one"
     index: int | None = None  # 1-based; negative counts from the end
+    take: int = 1  # how many from ``index`` on: "the last two photos" is index -2, take 2
     name: str | None = None  # a file name or its stem, lower-case
     text: str | None = None  # the words of a text item
     orient: str | None = None
@@ -104,7 +105,7 @@ class Ref:
         """A short description for the tool's arguments."""
         parts = [self.count if self.count != "one" else "", self.orient or "", self.kind]
         if self.index is not None:
-            parts.insert(0, f"#{self.index}")
+            parts.insert(0, f"#{self.index}" + (f"..#{self.index + self.take - 1}" if self.take > 1 else ""))
         if self.name:
             parts.append(repr(self.name))
         if self.text:
@@ -152,8 +153,24 @@ def _ordinal(word: str) -> int:
     return int(word[:-2]) if word[0].isdigit() else _ORDINALS[word]
 
 
+_COUNTS: Final = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+_EN_RUN_REF = re.compile(
+    rf"(?<![a-z])(?:the\s+)?(?P<edge>first|last)\s+(?P<n>{_alternatives(_COUNTS)}|\d{{1,2}})\s+{_EN_NOUN}(?![a-z])"
+)
+_ZH_RUN_REF = re.compile(r"(?P<edge>前|最后|后)(?P<n>[两二三四五六七八九十]|\d{1,2})(?P<counter>[张个段幅])")
+
+
+def _run(edge: str, count: int) -> tuple[int, int]:
+    """(index, take) of "the first three" / "the last two"."""
+    return (1, count) if edge in {"first", "前"} else (-count, count)
+
+
 def _en_indexed_refs(found: _Found, text: str) -> None:
-    """ "the first and second images", "the second image", "the last portrait photo", "clip 2"."""
+    """ "the first two photos", "the first and second images", "the second image", "clip 2"."""
+    for match in _EN_RUN_REF.finditer(text):
+        number = match.group("n")
+        index, take = _run(match.group("edge"), _COUNTS.get(number) or int(number))
+        found.add(Ref(_EN_NOUNS[match.group("noun")], index=index, take=take, span=match.span()))
     for match in _EN_PAIR_REF.finditer(text):
         for group in ("a", "b"):
             found.add(Ref(_EN_NOUNS[match.group("noun")], index=_ordinal(match.group(group)), span=match.span(group)))
@@ -199,6 +216,8 @@ def _en_plain_refs(found: _Found, text: str) -> None:
         found.add(Ref(_EN_NOUNS[match.group("noun")], "all", orient=orient, span=match.span()))
     for match in _EN_SINGULAR.finditer(text):
         noun, plural = match.group("noun"), match.group("plural")
+        if plural and re.search(rf"(?:\d|{_alternatives(_COUNTS)})\s+$", text[: match.start()]):
+            continue  # "two photos" is not all of them, and which two is not said
         if re.search(r"(?:whole|entire|full|complete)\s+$", text[: match.start()]):
             continue  # "the whole picture" is the frame, not an item
         if noun == "one" and not (match.group("orient") or match.group("det") in {"this", "that"}):
@@ -257,6 +276,11 @@ _ZH_BARE = re.compile(rf"(?:这|那)?(?:[张个段])?(?P<noun>{_ZH_NOUN})")
 
 
 def _zh_refs(found: _Found, text: str) -> None:
+    for match in _ZH_RUN_REF.finditer(text):
+        number = match.group("n")
+        count = int(number) if number.isdigit() else words.zh_number(number)
+        index, take = _run(match.group("edge"), count)
+        found.add(Ref(_zh_kind(None, match.group("counter")), index=index, take=take, span=match.span()))
     for match in _ZH_ORDINAL.finditer(text):
         if not (match.group("counter") or match.group("noun")):
             continue
@@ -326,9 +350,9 @@ def items(project: Project, ref: Ref, *, many: bool = False) -> list[dict[str, A
         raise Refusal("no_such_item", what=Noun(counted))
     if ref.index is not None:
         position = ref.index - 1 if ref.index > 0 else len(pool) + ref.index
-        if not 0 <= position < len(pool):
+        if position < 0 or position + ref.take > len(pool):
             raise Refusal("only_n", count=Count(len(pool), counted))
-        return [pool[position]]
+        return pool[position : position + ref.take]
     if ref.count == "all" or (ref.count == "any" and many) or len(pool) == 1:
         return pool
     names = Listing(tuple(project.label(s) for s in pool))

@@ -57,7 +57,7 @@ _ZH_COUNTED = re.compile(
 )
 
 
-def zhnumber(numeral: str) -> int:
+def zh_number(numeral: str) -> int:
     """一 → 1, 十五 → 15, 二十 → 20, 一百 → 100 (what instructions use)."""
     total, digit = 0, 0
     for char in numeral:
@@ -75,9 +75,9 @@ def zhnumber(numeral: str) -> int:
 def _fold_zh_numbers(text: str) -> str:
     def arabic(match: re.Match[str]) -> str:
         if match.group("pre"):
-            value = zhnumber(match.group("a"))
+            value = zh_number(match.group("a"))
             return f"{value}%" if match.group("pre") == "百分之" else f"{match.group('pre')}{value}"
-        value = zhnumber(match.group("b"))
+        value = zh_number(match.group("b"))
         unit = match.group("unit")
         return f"{value * 10}%" if unit == "成" else f"{value}{unit}"
 
