@@ -221,6 +221,8 @@ class LocalEditor:
             elif topic == "export":
                 timeline = parse_draft(draft)
                 reply.answers.append(Msg.of("export", size=f"{timeline.width or 1080}x{timeline.height or 1920}"))
+            elif topic == "leave":
+                reply.answers.append(Msg.of("leave"))
             elif topic == "credits":
                 reply.answers.append(Msg.of("credits"))
             elif topic == "status":

@@ -195,6 +195,19 @@ _UPLOAD = rx(
 )
 
 
+# "don't delete the second image" asks for nothing (and must never be read as "delete the second image").
+_LEAVE = rx(
+    r"^(?:please\s+|and\s+|but\s+|no,?\s+)?(?:don'?t|do not|never|no need to|there'?s no need to"
+    r"|i don'?t want (?:you )?to)\s+(?:\w+\s+)?(?:remove|delete|drop|erase|change|touch|edit|cut(?! off)|mute|add"
+    r"|replace|rename|shorten|speed|trim)(?![a-z])"
+    r"|(?:不要|别|不用|不需要)(?:再)?(?:删|改|加|去掉|静音|剪|换)"
+)
+
+
+def _leave(c: Clause, ctx: Context) -> list[Command] | None:
+    return [Command("info", {"topic": "leave"})] if _LEAVE.search(c.text) else None
+
+
 def _undo(c: Clause, ctx: Context) -> list[Command] | None:
     return [Command("undo")] if c.has(_UNDO) else None
 
@@ -371,6 +384,18 @@ UNSUPPORTED: Final = (
         ),
         ("reverse the order", "play the clip in slow motion"),
         ("倒序", "视频片段慢动作"),
+    ),
+    Unsupported(
+        "why_except",
+        rx(
+            en(
+                r"except|excepting|other than|apart from|besides|but (?:not|the|for|keep\w*)|all but"
+                r"|(?:keep only|only keep)(?![^,.;]*\d\s*(?:s|secs?|seconds?)(?![a-z]))"
+            )
+            + r"|除了|以外|之外|只保留|只留下"
+        ),
+        ("remove the second image", "remove the first two photos"),
+        ("删除第二张", "删除前两张"),
     ),
     Unsupported(
         "why_shuffle",
@@ -1307,6 +1332,14 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("make me a Pixar-style 3D animation of my dog", "add a voice-over"),
         ("帮我生成一个皮克斯风格的3D动画", "加配音"),
         _unsupported,
+    ),
+    Phrase(
+        "info",
+        "help",
+        ("leaves things as they are when told not to change them", "说“不要删除/修改……”时保持不变"),
+        ("don't delete the second image", "never mute the clip"),
+        ("不要删除标题", "别改音乐"),
+        _leave,
     ),
     Phrase(
         "clear",

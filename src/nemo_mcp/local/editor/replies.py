@@ -295,6 +295,11 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "Undone! The timeline is back to how it was before the last change ({length}).",
         "已撤销！时间线恢复到上一次修改之前的样子（{length}）。",
     ),
+    "leave": ("All right, I'll leave that as it is.", "好的，这部分保持不变。"),
+    "why_except": (
+        'exceptions ("all but …") are not understood, so nothing was changed; name what to change instead.',
+        "还不能理解“除了……”这样的例外，所以没有做任何修改；请直接说要改哪些。",
+    ),
     "redo": (
         "I can't redo an undone change; send that instruction again instead.",
         "我不能重做被撤销的修改，请重新发送那条指令。",
