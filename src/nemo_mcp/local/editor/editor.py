@@ -152,7 +152,7 @@ class LocalEditor:
         if not changed:
             if changed_by:
                 reply.same.insert(0, Msg.of("cancelled_out"))
-            if not (reply.same or reply.refused or reply.questions or reply.unknown):
+            if not (reply.same or reply.refused or reply.questions or reply.answers or reply.unknown):
                 reply.same += [Msg.of("unchanged"), Msg.of("help_hint")]
             self._finish_answers(reply, original, media, lang)
             return EditResult(copy.deepcopy(original), reply.text(False, []), "", {})
@@ -210,7 +210,10 @@ class LocalEditor:
             reply.refused.append(Msg.of("unsupported", reason=Msg.of(why)))
             reply.hints.append(Msg.of("try", options=Options(unsupported_suggestions(why, lang))))
             return
-        reply.questions.append(str(command.args["topic"]))
+        if command.args["topic"] == "question":  # advice asked for: say how to ask for it instead
+            reply.answers.append(Msg.of("question", said=Said(str(command.args["said"]))))
+        else:
+            reply.questions.append(str(command.args["topic"]))
 
     @staticmethod
     def _finish_answers(reply: _Reply, draft: dict[str, Any], media: Media, lang: Lang) -> None:

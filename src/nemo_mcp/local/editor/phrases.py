@@ -200,12 +200,27 @@ _LEAVE = rx(
     r"^(?:please\s+|and\s+|but\s+|no,?\s+)?(?:don'?t|do not|never|no need to|there'?s no need to"
     r"|i don'?t want (?:you )?to)\s+(?:\w+\s+)?(?:remove|delete|drop|erase|change|touch|edit|cut(?! off)|mute|add"
     r"|replace|rename|shorten|speed|trim)(?![a-z])"
-    r"|(?:不要|别|不用|不需要)(?:再)?(?:删|改|加|去掉|静音|剪|换)"
+    r"|(?:(?<!要)不要|别|不用|不需要)(?:再)?(?:删|改|加|去掉|静音|剪|换)"
 )
 
 
 def _leave(c: Clause, ctx: Context) -> list[Command] | None:
     return [Command("info", {"topic": "leave"})] if _LEAVE.search(c.text) else None
+
+
+# "should I remove the music?" asks for advice: answered, never done.
+_QUESTION = rx(
+    r"^(?:should (?:i|we)|shall (?:i|we)|what if (?:i|we)|would it (?:be )?(?:better|good|nicer?) (?:to|if)|"
+    r"do you think (?:i|we) should|is it (?:better|ok|a good idea) to|could i|can i)\s+(?P<rest>.+?)\s*\??$"
+    r"|^(?:我应该|要不要|是否应该|是不是应该|该不该)(?P<zh>.+?)[?？吗]*$"
+)
+
+
+def _question(c: Clause, ctx: Context) -> list[Command] | None:
+    match = _QUESTION.search(c.shown().lower())
+    if match is None:
+        return None
+    return [Command("info", {"topic": "question", "said": (match.group("rest") or match.group("zh")).strip()})]
 
 
 def _undo(c: Clause, ctx: Context) -> list[Command] | None:
@@ -819,12 +834,21 @@ def _music_volume(c: Clause, ctx: Context) -> list[Command] | None:
     return [Command("music_volume", {"level": level, "step": change})]
 
 
+_MUSIC_VERB = rx(
+    en(r"add|use|put|play|include|want|need|with|insert|give|choose|pick|set|switch to|change (?:it |the \w+ )?to")
+    + r"|加|配|用|换|插入|放"
+)
+_MUSIC_ONLY = rx(r"^(?:some |the |a |my )?(?:background )?(?:music|song|soundtrack|bgm)\b|^(?:背景音乐|音乐|配乐)")
+
+
 def _add_music(c: Clause, ctx: Context) -> list[Command] | None:
     ref = c.first("music")
     if ref is None:
         return None
     if c.has(_REMOVE, in_rest=False) and not c.has(_ADD_STRICT, in_rest=False):
         return None
+    if not c.has(_MUSIC_VERB, in_rest=False) and not _MUSIC_ONLY.search(c.text):
+        return None  # "fix the music" says nothing about which music or how
     name = next((r.name for r in c.all("music") if r.name), None)
     return [Command("add_music", {"volume": words.percent(c.text), "name": name})]
 
@@ -1389,6 +1413,14 @@ TABLE: Final[tuple[Phrase, ...]] = (
         ("status", "show me the timeline"),
         ("状态", "查看时间线"),
         _info(_STATUS, "status"),
+    ),
+    Phrase(
+        "info",
+        "help",
+        ('answers a question ("should I …?") without changing anything', "对“要不要……”这类提问不做修改"),
+        ("should I remove the music?",),
+        ("要不要去掉音乐",),
+        _question,
     ),
     Phrase(
         "build",

@@ -295,6 +295,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "Undone! The timeline is back to how it was before the last change ({length}).",
         "已撤销！时间线恢复到上一次修改之前的样子（{length}）。",
     ),
+    "question": (
+        "That sounds like a question, so nothing was changed; to do it, say {said}.",
+        "这听起来像是在提问，所以没有做任何修改；如果要做，请直接说{said}。",
+    ),
     "leave": ("All right, I'll leave that as it is.", "好的，这部分保持不变。"),
     "why_except": (
         'exceptions ("all but …") are not understood, so nothing was changed; name what to change instead.',
