@@ -75,7 +75,7 @@ _REMOVE = rx(
         r"remove|delete|drop|cut out|take out|take off|take away|get rid of|erase|lose|kill|ditch|no|without|"
         r"hide|clear|don'?t want|strip"
     )
-    + r"|删除|删掉|去掉|去除|移除|删了|拿掉|不要|取消|隐藏|清除|删"
+    + r"|删除|删掉|去掉|去除|移除|删了|拿掉|不要|不想要|取消|隐藏|清除|删"
 )
 _ADD_STRICT = rx(en(r"add|insert|include|append|write|type|create|attach") + r"|加上?|添加|插入|写上|打上|增加|新增")
 _ADD = rx(
@@ -578,7 +578,7 @@ _TEXT_NOUN = rx(
 _SIZE_WORDS = rx(
     en(r"bigger|larger|big|large|huge|giant|enlarge|smaller|small|tiny|shrink|font size|text size|size|px|pt")
     + r"|大一?点|大一些|放大|变大|加大|更大|大些|调大|大号"
-    + r"|小一?点|小一些|缩小|变小|更小|小些|调小|小号|字号|字体大小|大小"
+    + r"|小一?点|小一些|缩小|变小|更小|小些|调小|小号|字号|字体大小|大小|太大|太小"
 )
 _TO_END_TEXT = rx(en(r"at the end|at the very end|in the end|last seconds?|closing") + r"|结尾|最后")
 _TO_START_TEXT = rx(en(r"at the (?:start|beginning)|opening") + r"|开头|开始时")
@@ -1271,11 +1271,7 @@ def _item_length(c: Clause, ctx: Context) -> list[Command] | None:
     if ref.count == "all" and ref.kind == "image":
         return None  # every photo: the next row
     length = _length_of(c)
-    change = (
-        words.step(c.rest)
-        if length is None and c.has(rx(en(r"longer|shorter") + r"|长一?点|短一?点|更长|更短"))
-        else None
-    )
+    change = _change_of(c) if length is None else None
     if length is None and change is None:
         return None
     return [Command("item_length", {"ms": length, "step": change}, (ref,))]
