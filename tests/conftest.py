@@ -94,3 +94,20 @@ def media(tmp_path: Path) -> dict[str, Path]:
         path.write_bytes(data)
         out[name] = path
     return out
+
+
+@pytest.fixture(scope="session")
+def project_media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The realistic media of tests/editor_project.py, made once per run."""
+    from tests.editor_project import make_media
+
+    return make_media(tmp_path_factory.mktemp("project"))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Scores tests record as the "score" property (the offline editor's corpus), at the end of the run."""
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "score" and getattr(report, "when", "call") == "call":
+                    terminalreporter.write_line(str(value))

@@ -43,6 +43,14 @@ def test_readme_tool_reference_matches_the_live_server() -> None:
     assert block == anyio.run(generate), "run `python -m tools.reference` to update the README"
 
 
+def test_readme_offline_editor_reference_is_the_phrase_table() -> None:
+    from nemo_mcp.local.editor.reference import END, START, markdown
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index(START) : readme.index(END) + len(END)]
+    assert block == markdown(), "run `python -m tools.reference` to update the README"
+
+
 def test_draft_format_lists_every_key_and_alias_we_read() -> None:
     from nemo_mcp.draft import keys
 

@@ -13,8 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from nemo_mcp.apiserver import EditRequest
-from nemo_mcp.local.editor import LocalEditor
+from nemo_mcp.local.editor import EditRequest, LocalEditor
 from nemo_mcp.local.probe import ffmpeg_exe, parse_banner
 from nemo_mcp.local.render import (
     FONT_FILE,
@@ -314,7 +313,7 @@ async def test_renders_what_the_local_editor_writes(
     instruction = "turn my images into an animated video with the title 'Hi' and background music at 30%"
     edit = LocalEditor(resolve).edit(EditRequest("s", {}, instruction, uploads))
     draft = edit.draft
-    assert draft["d"] == 3000 + 2000 - 1000
+    assert draft["d"] == 3000 + 2000 - 500  # the crossfade: a quarter of the 2 s clip
     draft["m"].update(width=180, height=320)  # small, for speed
     out = tmp_path / "edited.mp4"
     await render(FfmpegRenderer(resolve), draft, out)

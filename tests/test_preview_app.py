@@ -293,7 +293,9 @@ def test_lanes_show_what_get_state_returned(viewer: Viewer, host: AppHost, proje
     assert music["meta"].startswith("30%")
     assert frame.inner_text("#title") == "Hello from nemo-mcp"
     assert frame.inner_text("#clock") == f"0:00.0 / {clock(duration)}"
-    assert "9:16 · 1080×1920" in frame.inner_text("#chips")
+    # The demo's photos are landscape, so the editor chose a landscape canvas.
+    aspect = {(1920, 1080): "16:9", (1080, 1920): "9:16", (1080, 1080): "1:1"}[(sc["width"], sc["height"])]
+    assert f"{aspect} · {sc['width']}×{sc['height']}" in frame.inner_text("#chips")
 
     # Thumbnails and the storyboard frame load from the backend's origin: the declared CSP lets them in.
     images = sum(1 for t in sc["tracks"] if t["type"] == "video" for s in t["segments"] if s["kind"] == "image")

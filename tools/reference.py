@@ -1,7 +1,8 @@
-"""The README's tool and resource reference, generated from the live server so it cannot drift.
+"""The README's generated references, so they cannot drift: the tools and resources (from the live
+server) and what the offline editor understands (from its phrase table).
 
-``python -m tools.reference`` rewrites the block between the markers in
-README.md; ``tests/test_docs.py`` fails when the README differs from it.
+``python -m tools.reference`` rewrites the blocks between the markers in README.md;
+``tests/test_docs.py`` fails when the README differs from them.
 """
 
 from __future__ import annotations
@@ -81,18 +82,21 @@ async def generate() -> str:
     return "\n".join(lines)
 
 
-def replace_block(text: str, block: str) -> str:
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
+def replace_block(text: str, block: str, start: str = START, end: str = END) -> str:
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
     return head + block + tail
 
 
 def main() -> int:
     import anyio
 
+    from nemo_mcp.local.editor import reference as editor
+
     readme = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
-    block = anyio.run(generate)
-    readme.write_text(replace_block(readme.read_text(encoding="utf-8"), block), encoding="utf-8")
+    text = replace_block(readme.read_text(encoding="utf-8"), anyio.run(generate))
+    text = replace_block(text, editor.markdown(), editor.START, editor.END)
+    readme.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -204,8 +204,10 @@ def _walk(value: Any, string: Callable[[str], str], items: int | None) -> Any:
 
 
 # Shares of TEXT_CHARS in an instruction's result: the editor's reply and the list of changes
-# come first, the summary of the timeline after the edit gets what they leave.
-REPLY_CHARS: Final = 2_000
+# come first, the summary of the timeline after the edit gets what they leave. The reply's share
+# is the larger: when the offline editor understood nothing, its reply is the whole list of what
+# it understands (about 5,000 characters), which the assistant needs to rephrase the request.
+REPLY_CHARS: Final = 5_500
 CHANGES_CHARS: Final = 1_500
 CHANGE_SENTENCES: Final = 12
 """Changes told one sentence each up to this many; past it (or CHANGES_CHARS), counted."""

@@ -41,6 +41,12 @@ def end(segment: Mapping[str, Any]) -> int:
     return start(segment) + duration(segment)
 
 
+def _track_rank(track: Any) -> int:
+    """Video, audio, text, then the rest (type 0 is the video track, not "no type")."""
+    number = keys.read_track_type(track)[0] if isinstance(track, Mapping) else None
+    return _TRACK_ORDER.get(number, 3) if number is not None else 3
+
+
 class Editable:
     """A draft being changed in place (the caller's private copy), with canonical keys."""
 
@@ -67,7 +73,7 @@ class Editable:
             return None
         track = {"tt": track_type, "sg": []}
         self.draft["t"].append(track)
-        self.draft["t"].sort(key=lambda t: _TRACK_ORDER.get(keys.read_track_type(t)[0] or -1, 3))
+        self.draft["t"].sort(key=_track_rank)
         return track
 
     def segments(self, track_type: int) -> list[dict[str, Any]]:

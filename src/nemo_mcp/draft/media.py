@@ -7,6 +7,7 @@ m4a aac, up to 200 MB a file; every check, message and server here reads these t
 from __future__ import annotations
 
 from typing import Final, Literal
+from urllib.parse import urlsplit
 
 MediaKind = Literal["image", "video", "audio"]
 
@@ -44,10 +45,15 @@ def _accepted() -> str:
 ACCEPTED_FORMATS: Final = _accepted()
 
 
+def file_name(name: str) -> str:
+    """The last component of a file path or URL (a query such as a URL's signature left out)."""
+    path = urlsplit(name).path if "://" in name else name
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def extension(name: str) -> str:
-    """The lower-case extension of a file name or URL path, without the dot ("" for none)."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    stem, dot, ext = base.rpartition(".")
+    """The lower-case extension of a file name, path or URL, without the dot ("" for none)."""
+    stem, dot, ext = file_name(name).rpartition(".")
     return ext.lower() if dot and stem else ""
 
 
