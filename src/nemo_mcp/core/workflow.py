@@ -78,10 +78,12 @@ class UploadPlan:
 
 @dataclass
 class _Shared:
-    """What every view of one workflow shares: per-session locks, the lock that creates sessions."""
+    """What every view of one workflow shares: per-session locks, the lock that creates sessions,
+    and the notices already said."""
 
     session_locks: dict[str, anyio.Lock] = field(default_factory=dict)
     create_lock: anyio.Lock = field(default_factory=anyio.Lock)
+    said: set[str] = field(default_factory=set)
 
 
 class Workflow:
@@ -115,7 +117,14 @@ class Workflow:
         return view
 
     def warnings(self) -> list[str]:
+        """Everything found wrong with the saved state since the start (``nemo-mcp doctor`` shows them)."""
         return [*self.notices, *self.store.warnings]
+
+    def take_notices(self) -> list[str]:
+        """The warnings nobody has been told yet; each is handed out once, to the next result."""
+        fresh = [w for w in dict.fromkeys(self.warnings()) if w not in self._shared.said]
+        self._shared.said.update(fresh)
+        return fresh
 
     # -- sessions ----------------------------------------------------------------------------------
 

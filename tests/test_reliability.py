@@ -1,0 +1,287 @@
+"""Reliability, round two (issue #11): each defect hostile testing found, driven through a real interface.
+
+Every test here failed on the code before its fix (see docs/reliability.md for the claims they prove).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sqlite3
+import stat
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import mcp_types as types
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from tests.conftest import fast_env
+
+from nemo_mcp.server import build_server
+from nemo_mcp.testing import Emulator
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def server(settings_for: Any) -> Any:
+    def make(**env: str) -> Any:
+        return build_server(settings_for(**env))
+
+    return make
+
+
+def text_of(result: Any) -> str:
+    return "\n".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+
+
+def stdio(env: dict[str, str], *args: str) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp", *args], env={**os.environ, **env})
+
+
+async def make_timeline(client: Client, media: dict[str, Path], title: str = "Trip") -> str:
+    up = await client.call_tool("upload_media", {"paths": [str(media["city.png"]), str(media["park.png"])]})
+    assert not up.is_error, text_of(up)
+    said = await client.call_tool("send_instruction", {"instruction": f"make a slideshow titled '{title}'"})
+    assert not said.is_error, text_of(said)
+    return str(up.structured_content["session_id"])
+
+
+# -- D6: the client's roots confine uploads, and fail closed ---------------------------------------
+
+
+@pytest.mark.parametrize("roots", ["raises", "too slow", "empty"])
+async def test_roots_that_cannot_be_listed_refuse_the_upload(
+    server: Any, emulator: Emulator, media: dict[str, Path], roots: str
+) -> None:
+    async def list_roots(context: Any) -> types.ListRootsResult:
+        if roots == "raises":
+            raise RuntimeError("the host's roots handler crashed")
+        if roots == "too slow":
+            await anyio.sleep(8)  # longer than the 5 s the old code waited before failing open
+        return types.ListRootsResult(roots=[])
+
+    async with Client(server(NEMO_ROOTS_TIMEOUT_SECONDS="0.3"), mode="legacy", list_roots_callback=list_roots) as c:
+        started = time.monotonic()
+        result = await c.call_tool("upload_media", {"paths": [str(media["city.png"])]})
+    uploads = [r for r in emulator.requests if r.path.startswith("/api/upload")]
+    if roots == "empty":
+        # An empty list: the client shares no folder, so only NEMO_ALLOWED_DIRS (unset here) confines uploads.
+        assert not result.is_error and len(uploads) == 1, text_of(result)
+        return
+    assert result.is_error and "NEMO_ALLOWED_DIRS" in text_of(result), text_of(result)
+    assert "no file was uploaded" in text_of(result)
+    assert uploads == [] and time.monotonic() - started < 4
+
+
+# -- D13: a refused upload on a fresh install asks nothing of anyone --------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"urls": ["file:///etc/passwd"]},
+        {"paths": ["/definitely/missing.png"]},
+        {"paths": ["/etc/passwd"]},
+        {"urls": ["http://user:pw@example.com/a.png"]},
+    ],
+)
+async def test_refused_uploads_on_a_fresh_install_make_no_request_at_all(
+    server: Any, emulator: Emulator, tmp_path: Path, args: dict[str, Any]
+) -> None:
+    assert not (tmp_path / "state").exists()  # a fresh install: no token, no project yet
+    async with Client(server(), mode="legacy") as client:
+        refused = await client.call_tool("upload_media", args)
+    assert refused.is_error, text_of(refused)
+    assert [(r.method, r.path) for r in emulator.requests] == []  # no token, no session, nothing
+
+
+# -- D5: cancelling one call does not cancel another call's export ---------------------------------
+
+
+async def test_cancelling_one_of_two_calls_on_an_export_keeps_the_other(
+    server: Any, emulator: Emulator, media: dict[str, Path]
+) -> None:
+    async with Client(server(), mode="legacy") as client:
+        await make_timeline(client, media)
+        emulator.faults.render_seconds = 1.5
+        results: list[Any] = []
+
+        async def export_and_keep() -> None:
+            results.append(await client.call_tool("export_video", {}))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(export_and_keep)
+            with anyio.fail_after(10):
+                while not emulator.renders:
+                    await anyio.sleep(0.01)
+            with anyio.move_on_after(0.3) as scope:
+                await client.call_tool("export_video", {})  # joins the same job, then is cancelled
+            assert scope.cancelled_caught
+    (kept,) = results
+    assert not kept.is_error, text_of(kept)
+    assert Path(kept.structured_content["path"]).is_file()
+    assert len(emulator.renders) == 1 and not any(r.cancelled for r in emulator.renders.values())
+
+
+# -- D7: JSON nested deeper than Python's parser goes --------------------------------------------
+
+
+async def test_a_state_nested_100000_deep_is_a_clear_error(
+    server: Any, emulator: Emulator, media: dict[str, Path]
+) -> None:
+    async with Client(server(), mode="legacy") as client:
+        await make_timeline(client, media)
+        emulator.faults.nested_state = 100_000
+        state = await client.call_tool("get_state", {})
+        export = await client.call_tool("export_video", {})
+    for result in (state, export):
+        assert result.is_error and "not JSON nemo-mcp can read" in text_of(result), text_of(result)
+        assert "internal error" not in text_of(result) and "Recursion" not in text_of(result)
+    assert not emulator.renders  # nothing was exported from a draft nobody could read
+
+
+# -- progress: within its total, never the same message twice in a row -----------------------------
+
+
+async def test_progress_stays_within_its_total_and_never_repeats(
+    server: Any, emulator: Emulator, media: dict[str, Path]
+) -> None:
+    events: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        events.append((value, total, message))
+
+    async with Client(server(), mode="legacy") as client:
+        up = await client.call_tool(
+            "upload_media", {"paths": [str(p) for p in media.values()]}, progress_callback=on_progress
+        )
+        said = await client.call_tool(
+            "send_instruction", {"instruction": "make a slideshow titled 'Bars'"}, progress_callback=on_progress
+        )
+        emulator.faults.render_size_bytes = 540_388  # the size of the report's video
+        emulator.faults.render_seconds = 0.3
+        exported = await client.call_tool("export_video", {}, progress_callback=on_progress)
+    assert not up.is_error and not said.is_error and not exported.is_error, text_of(exported)
+    assert any(m and m.startswith("Downloading") for _, _, m in events)
+    over = [(v, t, m) for v, t, m in events if t is not None and v > t]
+    assert over == [], over
+    repeated = [a for a, b in itertools.pairwise(events) if a[2] is not None and a[2] == b[2]]
+    assert repeated == [], repeated
+
+
+# -- exported files are the user's, with the usual permissions -------------------------------------
+
+
+async def test_exported_videos_follow_the_umask(emulator: Emulator, tmp_path: Path, media: dict[str, Path]) -> None:
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}
+    params = StdioServerParameters(command="sh", args=["-c", f"umask 022; exec {sys.executable} -m nemo_mcp"], env=env)
+    async with Client(params, mode="legacy") as client:
+        await make_timeline(client, media)
+        exported = await client.call_tool("export_video", {})
+    assert not exported.is_error, text_of(exported)
+    assert stat.S_IMODE(Path(exported.structured_content["path"]).stat().st_mode) == 0o644
+
+
+# -- D12: saved state that cannot be used, and the user hears about it once ----------------------
+
+
+@pytest.mark.parametrize("name", ["state.db", "state.json"])
+async def test_a_fifo_in_place_of_the_state_is_refused_without_hanging(
+    emulator: Emulator, tmp_path: Path, name: str
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    os.mkfifo(state / name)
+    errlog = tmp_path / "stderr.txt"
+    with open(errlog, "w") as err, anyio.fail_after(30):
+        params = stdio(fast_env(emulator.url, tmp_path))
+        async with Client(stdio_client(params, errlog=err), mode="legacy") as client:
+            first = await client.call_tool("get_credits", {})
+            second = await client.call_tool("new_session", {})
+    assert not first.is_error and not second.is_error, text_of(first)
+    assert "Note: " in text_of(first) and "not a regular file" in text_of(first), text_of(first)
+    assert first.structured_content["notices"] and "not a regular file" in first.structured_content["notices"][0]
+    assert "Note: " not in text_of(second) and not second.structured_content.get("notices")  # said once
+    assert stat.S_ISFIFO((state / name).stat().st_mode)  # left alone
+    assert "not a regular file" in errlog.read_text()
+
+
+async def test_a_damaged_state_db_is_moved_aside_and_said_once(server: Any, emulator: Emulator, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    (state / "state.db").write_bytes(b"\x00garbage" * 100)
+    async with Client(server(), mode="legacy") as client:
+        first = await client.call_tool("get_credits", {})
+        second = await client.call_tool("get_credits", {})
+    (aside,) = state.glob("state.db.corrupt-*")
+    assert aside.read_bytes() == b"\x00garbage" * 100  # kept as it was
+    assert not first.is_error and f"Note: {state / 'state.db'} could not be read" in text_of(first), text_of(first)
+    assert aside.name in text_of(first) and first.structured_content["notices"]
+    assert "Note: " not in text_of(second) and second.structured_content["notices"] is None
+    with sqlite3.connect(state / "state.db") as db:  # a working database again, with the new token
+        assert db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0] == 1
+
+
+async def test_the_old_state_json_is_imported_once_skipping_entries_of_the_wrong_shape(
+    server: Any, emulator: Emulator, tmp_path: Path
+) -> None:
+    import httpx
+
+    token = httpx.post(f"{emulator.url}/api/auth/anonymous-token", headers={"X-Client-Id": "old-client"}).json()
+    token = token["data"]["token"]
+    headers = {"Authorization": f"Bearer {token}", "X-Skill-Source": "t", "X-Skill-Version": "1"}
+    made = httpx.post(
+        f"{emulator.url}/api/tasks/me/with-session/nemo_agent", json={"task_name": "project"}, headers=headers
+    ).json()["data"]["session_id"]
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    old = {
+        "client_id": "old-client",
+        "scopes": {
+            emulator.url: {
+                "token": {"token": token, "user_id": "anon_x", "expires_at": time.time() + 3600},
+                "sessions": [
+                    {"session_id": made, "task_id": "t", "created_at": 1.0, "language": "en"},
+                    "not a session",
+                    {"task_id": "no id"},
+                ],
+                "current_session": made,
+            },
+            "broken scope": ["not", "an", "object"],
+        },
+    }
+    (state / "state.json").write_text(json.dumps(old))
+    async with Client(server(), mode="legacy") as client:
+        first = await client.call_tool("get_state", {})
+        second = await client.call_tool("get_state", {})
+    assert not first.is_error, text_of(first)
+    assert first.structured_content["session_id"] == made  # the old current project, kept
+    assert emulator.token_requests == 1  # the old token was used: no new one asked for
+    assert "Note: " in text_of(first) and "3 entries of the wrong shape were not imported" in text_of(first)
+    assert "Note: " not in text_of(second)
+    assert not (state / "state.json").exists() and (state / "state.json.migrated").is_file()
+    async with Client(server(), mode="legacy") as client:  # imported once: nothing to say the next time
+        again = await client.call_tool("get_state", {})
+    assert again.structured_content["session_id"] == made and "Note: " not in text_of(again)
+
+
+async def test_an_invalid_current_project_is_forgotten_with_a_notice(
+    server: Any, emulator: Emulator, tmp_path: Path
+) -> None:
+    async with Client(server(), mode="legacy") as client:
+        await client.call_tool("get_state", {})
+    with sqlite3.connect(tmp_path / "state" / "state.db") as db:
+        db.execute("UPDATE current SET session_id = '../../etc/passwd'")
+    async with Client(server(), mode="legacy") as client:
+        first = await client.call_tool("get_state", {})
+        second = await client.call_tool("get_state", {})
+    assert not first.is_error, text_of(first)
+    assert "Note: " in text_of(first) and "'../../etc/passwd' was not a valid id and was forgotten" in text_of(first)
+    assert first.structured_content["session_id"] == second.structured_content["session_id"]  # the new one
+    assert "Note: " not in text_of(second)
