@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from tests.conftest import fast_env
 
+from nemo_mcp.config import load_settings
 from nemo_mcp.server import build_server
 from nemo_mcp.testing import Emulator
 
@@ -285,3 +287,144 @@ async def test_an_invalid_current_project_is_forgotten_with_a_notice(
     assert "Note: " in text_of(first) and "'../../etc/passwd' was not a valid id and was forgotten" in text_of(first)
     assert first.structured_content["session_id"] == second.structured_content["session_id"]  # the new one
     assert "Note: " not in text_of(second)
+
+
+# -- D2: a damaged offline state is moved aside, what could be read kept, and the user told ------
+
+
+def _damaged_local_state(state_dir: Path) -> list[str]:
+    """An offline state whose history table's page is garbage; the ids of the projects in it."""
+    from nemo_mcp.apiserver import Store
+
+    folder = state_dir / "local"
+    folder.mkdir(parents=True)
+    store = Store(folder / "state.db")
+    kept = [store.create_session("local", f"p{n}", "en", {"t": [], "d": n}).session_id for n in range(3)]
+    for sid in kept:
+        store.apply_edit(sid, 1, {"t": [], "d": 0}, {"t": [], "d": 10}, reverted=False)
+    store.close()
+    with sqlite3.connect(folder / "state.db") as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        (root,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'history'").fetchone()
+    with (folder / "state.db").open("r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(b"\xde\xad\xbe\xef" * (page_size // 4))
+    return kept
+
+
+async def test_a_damaged_offline_state_is_said_in_the_first_result_and_by_doctor(tmp_path: Path) -> None:
+    kept = _damaged_local_state(tmp_path / "mcp")
+    settings = load_settings({"NEMO_BACKEND": "local", "NEMO_STATE_DIR": str(tmp_path / "mcp")})
+    async with Client(build_server(settings), mode="legacy") as client:
+        first = await client.call_tool("get_state", {"session_id": kept[1]})
+        second = await client.call_tool("get_state", {"session_id": kept[2]})
+    assert not first.is_error and not second.is_error, text_of(first)
+    assert first.structured_content["duration_ms"] == 10  # the project was kept, with its last edit
+    (notice,) = first.structured_content["notices"]
+    assert "was damaged" in notice and "moved to state.db.corrupt-" in notice and "3 sessions" in notice
+    assert f"Note: {notice}" in text_of(first)
+    assert "Note: " not in text_of(second) and second.structured_content["notices"] is None
+    assert len(list((tmp_path / "mcp" / "local").glob("state.db.corrupt-*Z"))) == 1
+
+    _damaged_local_state(tmp_path / "cli")
+    env = {**os.environ, "NEMO_BACKEND": "local", "NEMO_STATE_DIR": str(tmp_path / "cli")}
+    done = subprocess.run(
+        [sys.executable, "-m", "nemo_mcp", "doctor", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    checks = json.loads(done.stdout)["checks"]
+    saved = [c for c in checks if c["name"] == "saved state"]
+    assert saved and saved[0]["verdict"] == "warn" and "moved to state.db.corrupt-" in saved[0]["detail"], checks
+
+
+# -- D1: two MCP servers and the CLI on one offline state dir, editing two projects at once --------
+
+# Every process of the test runs nemo-mcp with an editor that appends a numbered note to the draft
+# ("note A7"), so that an edit lost to a concurrent one would show as a missing note.
+NOTING = """
+import copy, sys
+from nemo_mcp.apiserver import EditResult
+import nemo_mcp.local.backend as backend
+
+class Noting:
+    def edit(self, request):
+        draft = copy.deepcopy(request.draft)
+        tracks = draft.setdefault("t", [])
+        text = next((t for t in tracks if t.get("tt") == 7), None)
+        if text is None:
+            text = {"tt": 7, "sg": []}
+            tracks.append(text)
+        label = request.instruction.split()[-1]
+        start = 100 * len(text["sg"])
+        text["sg"].append({"id": label, "st": start, "d": 100, "tx": label})
+        draft["d"] = start + 100
+        return EditResult(draft, "Noted " + label + ".")
+
+start = backend.LocalBackend.__init__
+def with_noting(self, data_dir, *args, **kwargs):
+    kwargs.setdefault("editor", Noting())
+    start(self, data_dir, *args, **kwargs)
+backend.LocalBackend.__init__ = with_noting
+
+from nemo_mcp.cli import main
+sys.exit(main())
+"""
+
+
+CLI_PAIRS = 5
+
+
+@pytest.mark.slow
+async def test_two_servers_and_the_cli_edit_two_offline_projects_without_losing_an_edit(tmp_path: Path) -> None:
+    env = {**os.environ, "NEMO_BACKEND": "local", "NEMO_STATE_DIR": str(tmp_path / "s"), "NEMO_LOG_LEVEL": "WARNING"}
+    params = StdioServerParameters(command=sys.executable, args=["-c", NOTING], env=env)
+    sent: dict[str, set[str]] = {}
+    cli_runs: list[subprocess.CompletedProcess[str]] = []
+    rounds = 0
+    async with Client(params, mode="legacy") as a, Client(params, mode="legacy") as b:
+        projects = [
+            (await a.call_tool("new_session", {})).structured_content["session_id"],
+            (await b.call_tool("new_session", {})).structured_content["session_id"],
+        ]
+        sent = {sid: set() for sid in projects}
+
+        async def say(client: Client, sid: str, label: str) -> None:
+            result = await client.call_tool("send_instruction", {"instruction": f"note {label}", "session_id": sid})
+            assert not result.is_error and result.structured_content["timeline_changed"], text_of(result)
+            sent[sid].add(label)
+
+        async def cli_lane() -> None:
+            # CLI commands, each a process with its own backend, one per project at a time, alongside the servers.
+            for n in range(CLI_PAIRS):
+                async with anyio.create_task_group() as group:
+                    for p, sid in enumerate(projects):
+                        label = f"cli{p}-{n}"
+
+                        async def run(sid: str = sid, label: str = label) -> None:
+                            args = [sys.executable, "-c", NOTING, "say", f"note {label}", "--session", sid]
+                            done = await anyio.to_thread.run_sync(
+                                lambda: subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+                            )
+                            cli_runs.append(done)
+                            if done.returncode == 0:
+                                sent[sid].add(label)
+
+                        group.start_soon(run)
+
+        async with anyio.create_task_group() as lanes:
+            lanes.start_soon(cli_lane)
+            while rounds < 50:
+                async with anyio.create_task_group() as group:
+                    for name, client in (("A", a), ("B", b)):
+                        for p, sid in enumerate(projects):
+                            group.start_soon(say, client, sid, f"{name}{p}-{rounds}")
+                rounds += 1
+        drafts = {
+            sid: json.loads((await b.read_resource(f"nemo://sessions/{sid}/draft")).contents[0].text)
+            for sid in projects
+        }
+    assert [r.stderr for r in cli_runs if r.returncode != 0] == []
+    for sid, draft in drafts.items():
+        (notes,) = [t["sg"] for t in draft["t"] if t.get("tt") == 7]
+        labels = [s["tx"] for s in notes]
+        assert sorted(labels) == sorted(sent[sid])  # every edit, each once
+        assert len(labels) == 2 * rounds + CLI_PAIRS
