@@ -428,3 +428,61 @@ async def test_two_servers_and_the_cli_edit_two_offline_projects_without_losing_
         labels = [s["tx"] for s in notes]
         assert sorted(labels) == sorted(sent[sid])  # every edit, each once
         assert len(labels) == 2 * rounds + CLI_PAIRS
+
+
+# -- D10: exported file names keep the title's letters and the render id --------------------------
+
+LONG_TITLE = "Ein sehr langer Titel über eine Reise " * 8  # 304 characters, 312 bytes
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("我的旅行", "我的旅行"),
+        ("Café Olé", "Café Olé"),
+        ("Cafe\u0301 Ole\u0301", "Café Olé"),  # decomposed accents come out composed (NFC)
+        ("Ελλάδα 2026", "Ελλάδα 2026"),
+        ('a/b\\c:d*e?f"g<h>i|j', "a-b-c-d-e-f-g-h-i-j"),
+        ("tabs\tand\u202eflips", "tabs andflips"),  # a tab is a space; a bidi override goes
+        ("...hidden. ", "hidden"),
+        (LONG_TITLE, None),
+    ],
+)
+async def test_exported_names_keep_the_title_and_the_render_id(
+    server: Any, emulator: Emulator, media: dict[str, Path], title: str, expected: str | None
+) -> None:
+    async with Client(server(), mode="legacy") as client:
+        await client.call_tool("upload_media", {"paths": [str(media["city.png"])]})
+        quoted = title.replace('"', "'")
+        said = await client.call_tool("send_instruction", {"instruction": f'make a slideshow titled "{quoted}"'})
+        assert not said.is_error, text_of(said)
+        if '"' in title:  # the scripted editor takes the first quoted phrase: set this title by its own quotes
+            said = await client.call_tool("send_instruction", {"instruction": f"add the title “{title}”"})
+        exported = await client.call_tool("export_video", {})
+    assert not exported.is_error, text_of(exported)
+    (render_id,) = emulator.renders
+    name = Path(exported.structured_content["path"]).name
+    assert name.endswith(f"-{render_id}.mp4"), name
+    assert len(name.encode("utf-8")) <= 255
+    stem = name.removesuffix(f"-{render_id}.mp4")
+    if expected is not None:
+        assert stem == expected
+    else:  # cut by bytes before the id was added, never through it
+        assert LONG_TITLE.startswith(stem) and len(stem) > 150
+
+
+def test_placed_names_fit_every_file_system(tmp_path: Path) -> None:
+    from nemo_mcp.cloud.transfer import place_file, safe_filename
+
+    assert safe_filename("CON") == "CON_.mp4" and safe_filename("nul.backup") == "nul.backup_.mp4"
+    assert safe_filename("Lpt1 ") == "Lpt1_.mp4" and safe_filename("CONSOLE") == "CONSOLE.mp4"
+    assert safe_filename("") == safe_filename("/\\:*?") == "nemovideo.mp4"
+    long = "週末" * 100  # 600 bytes
+    names = []
+    for _ in range(3):  # the same long name three times: the copies get " (2)", " (3)" and still fit
+        part = tmp_path / ".nemo-x.part"
+        part.write_bytes(b"video")
+        names.append(place_file(part, tmp_path, safe_filename(long, tail="-render_1")).name)
+        part.unlink()
+    assert all(len(n.encode("utf-8")) <= 255 for n in names), [len(n.encode()) for n in names]
+    assert names[0].endswith("-render_1.mp4") and names[1].endswith("-render_1 (2).mp4")

@@ -406,7 +406,7 @@ class Workflow:
         )
         if not download:
             return result
-        name = safe_filename(f"{_video_name(state)}-{render_id}")
+        name = safe_filename(_video_name(state), tail=f"-{render_id}")
         path, size = await self.client.download(
             status, self.settings.output_dir, name, _throttled(progress, "Downloading")
         )
