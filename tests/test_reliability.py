@@ -21,7 +21,7 @@ import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from tests.conftest import fast_env
+from tests.conftest import fast_env, png_bytes
 
 from nemo_mcp.config import load_settings
 from nemo_mcp.server import build_server
@@ -486,3 +486,181 @@ def test_placed_names_fit_every_file_system(tmp_path: Path) -> None:
         part.unlink()
     assert all(len(n.encode("utf-8")) <= 255 for n in names), [len(n.encode()) for n in names]
     assert names[0].endswith("-render_1.mp4") and names[1].endswith("-render_1 (2).mp4")
+
+
+# -- D3, D8: uploads by URL in offline mode ------------------------------------------------------
+
+
+class LinkServer:
+    """An HTTP server on a loopback address that serves test links and records every request."""
+
+    def __init__(self, host: str = "127.0.0.1", redirect_to: str | None = None) -> None:
+        import http.server
+        import threading
+
+        self.requests: list[str] = []
+        self.closed = threading.Event()  # a trickling answer's reader went away
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                path = self.path.split("?")[0]
+                if path.startswith("/redirect") and redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if path.startswith("/trickle"):
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(10_000_000))
+                    self.end_headers()
+                    try:
+                        self.wfile.write(png_bytes())
+                        while True:  # a byte every 50 ms: never quiet long enough for a read time-out
+                            time.sleep(0.05)
+                            self.wfile.write(b"\x00")
+                            self.wfile.flush()
+                    except OSError:
+                        server.closed.set()
+                    return
+                body, kind = {
+                    "/page.png": (b"<html><body>not a picture</body></html>", "text/html"),
+                    "/no-extension": (png_bytes(), "application/octet-stream"),
+                }.get(path, (png_bytes(), "image/png"))
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://{host}:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> LinkServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def offline(tmp_path: Path, **env: str) -> Any:
+    base = {
+        "NEMO_BACKEND": "local",
+        "NEMO_STATE_DIR": str(tmp_path / "state"),
+        "NEMO_OUTPUT_DIR": str(tmp_path / "out"),
+    }
+    return build_server(load_settings({**base, **env}))
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "{url}/city.png",
+        "http://localhost:{port}/city.png",
+        "http://127.9.9.9:{port}/city.png",
+        "http://0.0.0.0:{port}/city.png",
+        "http://[::1]:{port}/city.png",
+        "http://[::ffff:127.0.0.1]:{port}/city.png",
+        "http://10.1.2.3/city.png",
+        "http://192.168.1.1/city.png",
+        "http://169.254.169.254/latest/meta-data/city.png",
+        "http://224.0.0.1/city.png",
+    ],
+)
+async def test_offline_links_to_this_computer_or_the_local_network_are_refused(tmp_path: Path, link: str) -> None:
+    with LinkServer() as links:
+        url = link.format(url=links.url, port=links.url.rsplit(":", 1)[1])
+        async with Client(offline(tmp_path), mode="legacy") as client:
+            result = await client.call_tool("upload_media", {"urls": [url]})
+            state = await client.call_tool("get_state", {})
+    assert result.is_error, text_of(result)
+    assert url in text_of(result) and "NEMO_ALLOW_PRIVATE_URLS=1" in text_of(result), text_of(result)
+    assert "public internet" in text_of(result)
+    assert links.requests == [] and state.structured_content["uploads"] == 0
+
+
+async def test_offline_links_are_checked_again_after_every_redirect(tmp_path: Path) -> None:
+    """Here 127.0.0.2 counts as public: its link redirects to 127.0.0.1, which must not be reached."""
+    import ipaddress
+
+    import httpx
+    from tests.http_api import auth, new_session
+
+    from nemo_mcp.apiserver.fetch import LinkPolicy
+    from nemo_mcp.local.backend import LocalBackend
+
+    def only_127_0_0_1(ip: Any) -> str | None:
+        return "a loopback address (this computer)" if ip == ipaddress.ip_address("127.0.0.1") else None
+
+    async def names(host: str, port: int) -> list[Any]:
+        return [ipaddress.ip_address({"public.test": "127.0.0.2", "rebound.test": "127.0.0.1"}.get(host, host))]
+
+    policy = LinkPolicy(refused=only_127_0_0_1, resolver=names)
+    with (
+        LinkServer("127.0.0.1") as private,
+        LinkServer("127.0.0.2", redirect_to=f"{private.url}/city.png") as public,
+        LinkServer("127.0.0.2", redirect_to=f"http://rebound.test:{private.url.rsplit(':', 1)[1]}/x.png") as named,
+        LocalBackend(tmp_path / "local", links=policy) as backend,
+        httpx.Client(base_url=backend.url, timeout=30) as http,
+    ):
+        sid = new_session(http, backend.secret)
+
+        def upload(url: str) -> dict[str, Any]:
+            path = f"/api/upload-video/nemo_agent/me/{sid}"
+            answer: dict[str, Any] = http.post(path, json={"urls": [url]}, headers=auth(backend.secret)).json()
+            return answer
+
+        fine = upload(f"{public.url}/city.png")
+        assert fine["code"] == 0, fine  # the "public" server itself is fetched
+        for url in (
+            f"{public.url}/redirect",
+            f"{named.url}/redirect",
+            f"http://rebound.test:{public.url.rsplit(':', 1)[1]}/a.png",
+        ):
+            refused = upload(url)
+            assert refused["code"] == 400 and "loopback" in refused["message"], refused
+        assert private.requests == []  # never reached, by a redirect or by a name
+        assert public.requests == ["/city.png", "/redirect"] and named.requests == ["/redirect"]
+
+
+async def test_offline_links_may_be_local_when_allowed_and_must_serve_media(tmp_path: Path) -> None:
+    with LinkServer() as links:
+        async with Client(offline(tmp_path, NEMO_ALLOW_PRIVATE_URLS="1"), mode="legacy") as client:
+            fine = await client.call_tool("upload_media", {"urls": [f"{links.url}/city.png"]})
+            bare = await client.call_tool("upload_media", {"urls": [f"{links.url}/no-extension"]})
+            page = await client.call_tool("upload_media", {"urls": [f"{links.url}/page.png"]})
+            state = await client.call_tool("get_state", {})
+    assert not fine.is_error and not bare.is_error, text_of(fine) + text_of(bare)
+    assert bare.structured_content["uploaded"][0]["name"] == "no-extension.png"
+    assert page.is_error and f"{links.url}/page.png" in text_of(page), text_of(page)
+    assert "is not a image file" in text_of(page) or "not a image" in text_of(page)
+    assert state.structured_content["uploads"] == 2  # the page was not stored
+
+
+async def test_an_offline_link_that_never_finishes_is_given_up_at_the_deadline(tmp_path: Path) -> None:
+    with LinkServer() as links:
+        url = f"{links.url}/trickle.png"
+        async with Client(
+            offline(tmp_path, NEMO_ALLOW_PRIVATE_URLS="1", NEMO_URL_FETCH_SECONDS="1"), mode="legacy"
+        ) as c:
+            started = time.monotonic()
+            with anyio.fail_after(20):
+                result = await c.call_tool("upload_media", {"urls": [url]})
+            took = time.monotonic() - started
+            assert links.closed.wait(5)  # the fetch stopped too, not only the call
+            state = await c.call_tool("get_state", {})
+    assert result.is_error and url in text_of(result) and "did not finish within 1 s" in text_of(result), text_of(
+        result
+    )
+    assert took < 10
+    assert state.structured_content["uploads"] == 0
+    assert not list((tmp_path / "state" / "local" / "media").rglob("*.png"))  # nothing half-stored
