@@ -642,7 +642,7 @@ async def test_offline_links_may_be_local_when_allowed_and_must_serve_media(tmp_
     assert not fine.is_error and not bare.is_error, text_of(fine) + text_of(bare)
     assert bare.structured_content["uploaded"][0]["name"] == "no-extension.png"
     assert page.is_error and f"{links.url}/page.png" in text_of(page), text_of(page)
-    assert "is not a image file" in text_of(page) or "not a image" in text_of(page)
+    assert "what it served is not an image file" in text_of(page)
     assert state.structured_content["uploads"] == 2  # the page was not stored
 
 
@@ -664,3 +664,155 @@ async def test_an_offline_link_that_never_finishes_is_given_up_at_the_deadline(t
     assert took < 10
     assert state.structured_content["uploads"] == 0
     assert not list((tmp_path / "state" / "local" / "media").rglob("*.png"))  # nothing half-stored
+
+
+# -- D9, D14: media checked by decoding at upload (offline); timelines have a length limit -----------
+
+
+def lying_wav(claimed_seconds: float, real_bytes: int = 8000, rate: int = 8000) -> bytes:
+    """A WAV of ``real_bytes`` of silence whose header claims ``claimed_seconds``."""
+    import struct
+
+    claimed = int(claimed_seconds * rate * 2)
+    header = b"RIFF" + struct.pack("<I", 36 + claimed) + b"WAVEfmt "
+    header += struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data" + struct.pack("<I", claimed)
+    return header + b"\x00" * real_bytes
+
+
+def png_bomb(side: int = 20_000) -> bytes:
+    """A 48 KB PNG that decodes to ``side`` x ``side`` pixels."""
+    import struct
+    import zlib
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    packer = zlib.compressobj(9)
+    row = b"\x00" * ((side + 7) // 8 + 1)  # 1-bit grey: cheap to write, gigabytes to decode as RGB
+    data = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+def silent_mp4(path: Path) -> Path:
+    """An MP4 that holds sound and no picture."""
+    from nemo_mcp.local.probe import ffmpeg_exe
+
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=48000:cl=mono",
+            "-t",
+            "1",
+            "-c:a",
+            "aac",
+            str(path),
+        ],
+        check=True,
+    )
+    return path
+
+
+async def test_a_wav_claiming_74_hours_is_measured_by_decoding(tmp_path: Path) -> None:
+    liar = tmp_path / "liar.wav"
+    liar.write_bytes(lying_wav(74 * 3600))  # 8 KB of sound: half a second
+    async with Client(offline(tmp_path), mode="legacy") as client:
+        up = await client.call_tool("upload_media", {"paths": [str(liar)]})
+        said = await client.call_tool("send_instruction", {"instruction": "add background music"})
+        state = await client.call_tool("get_state", {})
+    assert not up.is_error and not said.is_error, text_of(up) + text_of(said)
+    assert 400 <= state.structured_content["duration_ms"] <= 600, state.structured_content["summary"]
+
+
+@pytest.mark.parametrize("kind", ["fake.png", "bomb.png", "silent.mp4", "garbage.mp4"])
+async def test_media_that_cannot_be_used_is_refused_at_upload_naming_the_file(tmp_path: Path, kind: str) -> None:
+    folder = tmp_path / "media"
+    folder.mkdir()
+    path = folder / kind
+    if kind == "fake.png":
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
+    elif kind == "bomb.png":
+        path.write_bytes(png_bomb())
+    elif kind == "silent.mp4":
+        silent_mp4(path)
+    else:
+        path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    reasons = {
+        "fake.png": "not a picture ffmpeg can read",
+        "bomb.png": "20000x20000 pixels, too large",
+        "silent.mp4": "holds sound but no picture",
+        "garbage.mp4": "not a video file ffmpeg can read",
+    }
+    async with Client(offline(tmp_path), mode="legacy") as client:
+        started = time.monotonic()
+        result = await client.call_tool("upload_media", {"paths": [str(path)]})
+        took = time.monotonic() - started
+        state = await client.call_tool("get_state", {})
+    assert result.is_error and f"{kind} cannot be used" in text_of(result), text_of(result)
+    assert reasons[kind] in text_of(result) and not text_of(result).endswith(".."), text_of(result)
+    assert state.structured_content["uploads"] == 0 and took < 15  # refused before it reached the project
+
+
+async def test_a_timeline_longer_than_30_minutes_is_refused_at_once(tmp_path: Path) -> None:
+    import httpx
+    from tests.http_api import data_events, export, new_session, read_sse, state
+
+    from nemo_mcp.apiserver import EditResult
+    from nemo_mcp.local.backend import LocalBackend
+
+    class Stretching:
+        """Makes the music last two hours."""
+
+        def edit(self, request: Any) -> EditResult:
+            seg = {"id": "a1", "st": 0, "d": 2 * 3600 * 1000, "n": "endless.wav", "k": "audio", "src": "x"}
+            return EditResult({**request.draft, "t": [{"tt": 1, "sg": [seg]}], "d": seg["d"]}, "Done.")
+
+    long_draft = json.dumps({"t": [{"tt": 1, "sg": [{"id": "a", "st": 0, "d": 74 * 3600_000, "src": "x"}]}]})
+    with (
+        LocalBackend(tmp_path / "local", editor=Stretching()) as backend,
+        httpx.Client(base_url=backend.url, timeout=30) as http,
+    ):
+        sid = new_session(http, backend.secret)
+        before = state(http, backend.secret, sid)["data"]["state"]["draft"]
+        lines, _ = read_sse(http, backend.secret, sid, "make the music endless")
+        errors = [e for e in data_events(lines) if "errorMessage" in e or "error" in e]
+        assert errors and "2 h 0 min long" in json.dumps(errors) and "at most 30 minutes" in json.dumps(errors), lines
+        assert state(http, backend.secret, sid)["data"]["state"]["draft"] == before  # nothing changed
+        started = time.monotonic()
+        refused = export(http, backend.secret, sid, long_draft)
+        assert refused.status_code == 400 and "74 h 0 min long" in refused.json()["error"], refused.text
+        assert "at most 30 minutes" in refused.json()["error"] and time.monotonic() - started < 5
+    assert not list((tmp_path / "local" / "renders").glob("*.mp4"))
+
+
+# -- D14 in the cloud: a failed render says which input to replace ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "culprits"),
+    [
+        ("Decode error rate 1 exceeds maximum 0.666667.", ["city.png", "park.png"]),
+        ("Invalid data found when processing input {park}", ["park.png"]),
+    ],
+)
+async def test_a_failed_cloud_render_says_which_input_to_replace(
+    server: Any, emulator: Emulator, media: dict[str, Path], error: str, culprits: list[str]
+) -> None:
+    async with Client(server(), mode="legacy") as client:
+        await make_timeline(client, media)
+        (session,) = emulator.sessions.values()
+        park = next(u["cdn_url"] for u in session.uploads if u["filename"] == "park.png")
+        emulator.faults.fail_render = True
+        emulator.faults.render_error = error.format(park=park.split("?")[0])
+        failed = await client.call_tool("export_video", {})
+    text = text_of(failed)
+    assert failed.is_error and all(name in text for name in culprits), text
+    assert "Replace" in text and not text.endswith("..") and ".." not in text.replace("…", ""), text
+    assert "Try exporting again" not in text
+    if culprits == ["park.png"]:
+        assert "city.png" not in text

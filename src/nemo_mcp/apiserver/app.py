@@ -59,6 +59,7 @@ from nemo_mcp.draft.media import (
     kind_of,
     sniff,
 )
+from nemo_mcp.draft.model import too_long
 
 ACCOUNT_KEY = "nemo.account"  # where the guard leaves the caller's account in the ASGI scope
 _URL_READ_TIMEOUT = 30.0  # per read; the whole fetch has the link policy's deadline
@@ -291,7 +292,9 @@ class ApiServer:
             kind = FORMATS[ext][0]
             if not content_matches(ext, head):
                 # Like a local file: what is stored must be the media its name says, not a page or a key.
-                return business_error(4001, f"{url} is named .{ext} but what it served is not a {kind} file")
+                return business_error(
+                    4001, f"{url} is named .{ext} but what it served is not {media.ARTICLES[kind]} {kind} file"
+                )
             dest = await anyio.to_thread.run_sync(self.media.new_path, session_id, name)
             stored.append(dest)
             try:
@@ -347,6 +350,9 @@ class ApiServer:
         draft = body.get("draft")
         if not isinstance(draft, dict) or not has_segments(draft):
             return render_error(400, "Draft has no segments")
+        if (why := too_long(draft)) is not None:
+            # Refused at once: rendering it would run until the render time-out and look stuck.
+            return render_error(400, f"The export was refused: {why}. Shorten or remove that item, then export again")
         # The client's own "id" is not used: ids are ours, random, so that none can be guessed.
         render = await self.renders.submit(_account(request), str(body.get("sessionId", "")), draft)
         return json_response({"success": True, "data": {"id": render.id, "status": "pending", "progress": 0}})

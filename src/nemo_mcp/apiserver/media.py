@@ -39,6 +39,9 @@ class TooLarge(Exception):
     """A file went over the size limit while it was being stored."""
 
 
+ARTICLES: dict[MediaKind, str] = {"image": "an", "video": "a", "audio": "an"}
+
+
 class BadMedia(Exception):
     """A stored upload that cannot be used; the message says why ("its picture data cannot be decoded")."""
 
@@ -257,7 +260,9 @@ def inspect_decoding(path: Path, kind: MediaKind) -> dict[str, Any]:
     try:
         found = probe(path)
     except NemoError:
-        raise BadMedia(f"it is not a {kind} file ffmpeg can read; replace it with one that opens") from None
+        raise BadMedia(
+            f"it is not {ARTICLES[kind]} {kind} file ffmpeg can read; replace it with one that opens"
+        ) from None
     info: dict[str, Any] = {"duration": None, "width": found.width, "height": found.height, "fps": None}
     if kind == "image":
         try:
