@@ -816,3 +816,100 @@ async def test_a_failed_cloud_render_says_which_input_to_replace(
     assert "Try exporting again" not in text
     if culprits == ["park.png"]:
         assert "city.png" not in text
+
+
+# -- streamable HTTP: Host and Origin checked on any address; quiet logs -----------------------------
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _serve_http(tmp_path: Path, host: str, *args: str, **env: str) -> tuple[subprocess.Popen[bytes], str, Path]:
+    import socket
+
+    port = _free_port(host)
+    errlog = tmp_path / f"stderr-{port}.txt"
+    full = {**os.environ, "NEMO_STATE_DIR": str(tmp_path / "state"), "NEMO_OUTPUT_DIR": str(tmp_path / "out"), **env}
+    command = [sys.executable, "-m", "nemo_mcp", "--transport", "streamable-http", "--host", host, "--port", str(port)]
+    with open(errlog, "wb") as err, open(tmp_path / f"stdout-{port}.txt", "wb") as out:
+        proc = subprocess.Popen([*command, *args], env=full, stdout=out, stderr=err)
+    deadline = time.monotonic() + 30
+    while True:
+        with socket.socket() as s:
+            if s.connect_ex((host, port)) == 0:
+                break
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"server did not start: {errlog.read_text()}")
+        time.sleep(0.05)
+    return proc, f"http://{host}:{port}/mcp", errlog
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+
+
+async def test_a_server_on_another_address_still_checks_host_and_origin(emulator: Emulator, tmp_path: Path) -> None:
+    """127.0.0.2 is not a loopback *name* to the SDK (so it turned the checks off) but is safe to bind in a test."""
+    import httpx
+
+    env = {**fast_env(emulator.url, tmp_path), "NEMO_ALLOWED_HOSTS": "studio.lan:8443"}
+    proc, url, errlog = _serve_http(tmp_path, "127.0.0.2", "--allowed-host", "media-box.lan", **env)
+    port = url.split(":")[2].split("/")[0]
+    accept = {"Accept": "application/json, text/event-stream"}
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+
+            async def status(**headers: str) -> int:
+                return (await http.post(url, json=INITIALIZE, headers={**accept, **headers})).status_code
+
+            assert await status(Host="evil.example") == 421
+            assert await status(Host=f"evil.example:{port}") == 421
+            assert await status(Host=f"studio.lan:{port}") == 421  # allowed on 8443 only
+            assert await status(Origin="http://evil.example") == 403
+            assert await status(Origin=f"http://127.0.0.2.evil.example:{port}") == 403
+            assert await status() == 200  # by the address it was started on
+            assert await status(Host=f"127.0.0.1:{port}") == 200
+            assert await status(Host=f"media-box.lan:{port}", Origin=f"http://media-box.lan:{port}") == 200
+            assert await status(Host="studio.lan:8443", Origin="https://studio.lan:8443") == 200
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    warning = errlog.read_text()
+    assert "127.0.0.2:" in warning and "no authentication" in warning and "media-box.lan" in warning, warning
+    assert "upload any media file" in warning and "NemoVideo account" in warning and str(tmp_path / "out") in warning
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+async def test_streamable_http_keeps_the_offline_backends_access_log_for_debugging(
+    tmp_path: Path, media: dict[str, Path], level: str
+) -> None:
+    proc, url, errlog = _serve_http(tmp_path, "127.0.0.1", NEMO_BACKEND="local", NEMO_LOG_LEVEL=level)
+    try:
+        async with Client(url, mode="legacy") as client:
+            await client.call_tool("upload_media", {"paths": [str(media["city.png"])]})
+            for n in range(3):
+                said = await client.call_tool("send_instruction", {"instruction": f"add the title 'T{n}'"})
+                assert not said.is_error, text_of(said)
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    logged = errlog.read_text() + "".join(p.read_text() for p in tmp_path.glob("stdout-*.txt"))
+    backend_lines = [line for line in logged.splitlines() if '"GET /api/state/' in line or '"POST /run_sse' in line]
+    if level == "INFO":
+        assert backend_lines == [] and "HTTP/1.1" not in logged, logged
+        assert "Started server process" not in logged and "Waiting for application startup" not in logged, logged
+        assert len(logged.splitlines()) <= 3, logged
+    else:
+        assert len(backend_lines) >= 6, logged  # each instruction reads the state twice and streams once
+        assert all(p.read_text() == "" for p in tmp_path.glob("stdout-*.txt"))  # on stderr, like every log
