@@ -22,6 +22,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from tests.conftest import fast_env, png_bytes
+from tests.test_hardening import text_of
+from tests.test_hardening import timeline as make_timeline
 
 from nemo_mcp.config import load_settings
 from nemo_mcp.server import build_server
@@ -30,28 +32,8 @@ from nemo_mcp.testing import Emulator
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def server(settings_for: Any) -> Any:
-    def make(**env: str) -> Any:
-        return build_server(settings_for(**env))
-
-    return make
-
-
-def text_of(result: Any) -> str:
-    return "\n".join(c.text for c in result.content if getattr(c, "type", "") == "text")
-
-
 def stdio(env: dict[str, str], *args: str) -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp", *args], env={**os.environ, **env})
-
-
-async def make_timeline(client: Client, media: dict[str, Path], title: str = "Trip") -> str:
-    up = await client.call_tool("upload_media", {"paths": [str(media["city.png"]), str(media["park.png"])]})
-    assert not up.is_error, text_of(up)
-    said = await client.call_tool("send_instruction", {"instruction": f"make a slideshow titled '{title}'"})
-    assert not said.is_error, text_of(said)
-    return str(up.structured_content["session_id"])
 
 
 # -- D6: the client's roots confine uploads, and fail closed ---------------------------------------
