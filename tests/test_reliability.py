@@ -317,6 +317,13 @@ async def test_a_damaged_offline_state_is_said_in_the_first_result_and_by_doctor
     saved = [c for c in checks if c["name"] == "saved state"]
     assert saved and saved[0]["verdict"] == "warn" and "moved to state.db.corrupt-" in saved[0]["detail"], checks
 
+    kept = _damaged_local_state(tmp_path / "say")  # a CLI command says it too, on stderr
+    env["NEMO_STATE_DIR"] = str(tmp_path / "say")
+    done = subprocess.run(
+        [sys.executable, "-m", "nemo_mcp", "state", "--session", kept[0]], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "Note: The local state database" in done.stderr, done.stderr
+
 
 # -- D1: two MCP servers and the CLI on one offline state dir, editing two projects at once --------
 
