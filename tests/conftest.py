@@ -52,6 +52,17 @@ def settings_for(emulator: Emulator, tmp_path: Path) -> Any:
     return make
 
 
+@pytest.fixture
+def server(settings_for: Any) -> Any:
+    """``server(**env)``: an MCP server (in memory) pointed at the emulator, with every wait short."""
+    from nemo_mcp.server import build_server
+
+    def make(**env: str) -> Any:
+        return build_server(settings_for(**env))
+
+    return make
+
+
 def png_bytes(width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (200, 40, 40)) -> bytes:
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)

@@ -42,6 +42,7 @@ from nemo_mcp.apiserver import (
     Store,
     TurnOptions,
 )
+from nemo_mcp.apiserver.fetch import LinkPolicy
 from nemo_mcp.apiserver.renders import ABANDONED
 from nemo_mcp.apiserver.store import RenderRecord
 from nemo_mcp.local.editor import LocalEditor
@@ -80,6 +81,7 @@ def build(
         signing_key=SECRET,
         turn_options=options or TurnOptions(heartbeat_seconds=3600),
         render_flush_seconds=0.05,
+        links=LinkPolicy(allow_private=True),  # the tests' links are on 127.0.0.1
     )
 
 

@@ -18,20 +18,11 @@ from mcp.client.stdio import stdio_client
 from tests.conftest import fast_env
 
 from nemo_mcp.cloud.client import NemoClient
-from nemo_mcp.server import build_server
 from nemo_mcp.testing import Emulator
 
 pytestmark = pytest.mark.anyio
 
 UPLOADS = ("/api/upload", "/run_sse", "/api/render")
-
-
-@pytest.fixture
-def server(settings_for: Any) -> Any:
-    def make(**env: str) -> Any:
-        return build_server(settings_for(**env))
-
-    return make
 
 
 def text_of(result: Any) -> str:

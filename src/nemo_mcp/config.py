@@ -38,6 +38,24 @@ VARIABLES: tuple[Variable, ...] = (
         "unset (any)",
         "folders separated by `:` (`;` on Windows); uploads may only read files under these",
     ),
+    Variable(
+        "NEMO_ROOTS_TIMEOUT_SECONDS",
+        "5",
+        "how long the client may take to list its MCP roots before an upload is refused",
+    ),
+    Variable(
+        "NEMO_ALLOW_PRIVATE_URLS",
+        "unset (refused)",
+        "`1` lets the offline backend fetch upload links on this computer or the local network "
+        "(loopback, private, link-local addresses)",
+    ),
+    Variable("NEMO_URL_FETCH_SECONDS", "120", "offline backend: longest fetching the links of one upload may take"),
+    Variable(
+        "NEMO_ALLOWED_HOSTS",
+        "unset",
+        "streamable HTTP: host names (`name` or `name:port`, comma-separated) requests may carry in `Host`, "
+        "besides 127.0.0.1 and localhost; same as `--allowed-host`",
+    ),
     Variable("NEMO_LANGUAGE", "en", "language for new sessions (en, zh-CN, ja, es, ...)"),
     Variable("NEMO_TOOL_WAIT_SECONDS", "45", "how long a tool call waits before handing back a job id"),
     Variable("NEMO_RENDER_POLL_SECONDS", "30", "seconds between export status polls"),
@@ -66,6 +84,10 @@ class Settings:
     state_dir: Path = field(default_factory=lambda: _default_state_dir())
     output_dir: Path = field(default_factory=lambda: _default_output_dir())
     allowed_dirs: tuple[Path, ...] = ()
+    roots_timeout_seconds: float = 5.0
+    allow_private_urls: bool = False
+    url_fetch_seconds: float = 120.0
+    allowed_hosts: tuple[str, ...] = ()
     language: str = "en"
     tool_wait_seconds: float = 45.0
     render_poll_seconds: float = 30.0
@@ -124,6 +146,23 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
     return Path(raw).expanduser() if raw else None
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, not {raw!r}.")
+
+
+def _hosts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    hosts = tuple(h.strip().lower() for h in env.get(name, "").split(",") if h.strip())
+    for host in hosts:
+        if any(c in host for c in "/ @") or host.startswith("http"):
+            raise ConfigError(f"{name} takes host names such as example.lan or example.lan:8000, not {host!r}.")
+    return hosts
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Read the settings from ``env`` (default ``os.environ``); ``overrides`` win (CLI flags)."""
     env = os.environ if env is None else env
@@ -143,6 +182,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         api_base=_url(env, "NEMO_API_BASE", DEFAULT_API_BASE),
         backend=backend,
         allowed_dirs=allowed,
+        roots_timeout_seconds=_seconds(env, "NEMO_ROOTS_TIMEOUT_SECONDS", 5.0),
+        allow_private_urls=_flag(env, "NEMO_ALLOW_PRIVATE_URLS"),
+        url_fetch_seconds=_seconds(env, "NEMO_URL_FETCH_SECONDS", 120.0),
+        allowed_hosts=_hosts(env, "NEMO_ALLOWED_HOSTS"),
         language=env.get("NEMO_LANGUAGE", "").strip() or "en",
         tool_wait_seconds=_seconds(env, "NEMO_TOOL_WAIT_SECONDS", 45.0),
         # The local renderer answers at once: polling it every 30 s would only add waiting.

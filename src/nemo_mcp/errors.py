@@ -165,8 +165,9 @@ class StreamDropped(NemoError):
 
 
 class RenderFailed(NemoError):
-    def __init__(self, message: str | None = None, *, render_id: str = "") -> None:
+    def __init__(self, message: str | None = None, *, render_id: str = "", reason: str | None = None) -> None:
         self.render_id = render_id
+        self.reason = reason  # the renderer's own words, when it gave any
         super().__init__(message or f"The export failed on NemoVideo's side (render {render_id}).")
 
 

@@ -59,6 +59,11 @@ Truncated = Annotated[
 class Result(BaseModel):
     """A tool's result: the fields are its structured output, ``text()`` its words."""
 
+    notices: list[str] | None = Field(
+        default=None,
+        description="Something found wrong with nemo-mcp's saved state (moved aside, forgotten); said once.",
+    )
+
     def text(self) -> str:
         raise NotImplementedError
 

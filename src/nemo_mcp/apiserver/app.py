@@ -31,7 +31,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from nemo_mcp.apiserver import media
+from nemo_mcp.apiserver import fetch, media
 from nemo_mcp.apiserver.accounts import Accounts
 from nemo_mcp.apiserver.answers import (
     Refused,
@@ -49,10 +49,20 @@ from nemo_mcp.apiserver.store import SessionRecord, Store
 from nemo_mcp.apiserver.tasks import Background
 from nemo_mcp.apiserver.turns import EventStream, SessionLocks, Turn, TurnOptions
 from nemo_mcp.draft.edit import has_segments, new_draft
-from nemo_mcp.draft.media import MAX_UPLOAD_BYTES, MediaKind, kind_of
+from nemo_mcp.draft.media import (
+    FORMATS,
+    MAX_UPLOAD_BYTES,
+    SNIFFED_EXTENSIONS,
+    MediaKind,
+    content_matches,
+    extension,
+    kind_of,
+    sniff,
+)
+from nemo_mcp.draft.model import too_long
 
 ACCOUNT_KEY = "nemo.account"  # where the guard leaves the caller's account in the ASGI scope
-_URL_FETCH_TIMEOUT = 30.0
+_URL_READ_TIMEOUT = 30.0  # per read; the whole fetch has the link policy's deadline
 _FILE_PATHS = ("/media/", "/renders/")
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
@@ -76,7 +86,11 @@ class ApiServer:
         signing_key: str,
         turn_options: TurnOptions | None = None,
         render_flush_seconds: float = FLUSH_SECONDS,
+        links: fetch.LinkPolicy | None = None,
+        inspect: media.Inspector = media.describe,
     ) -> None:
+        """``links``: what uploads by URL may reach (public addresses only, by default); ``inspect``: what
+        is read from an upload once stored (headers only by default; the offline backend decodes it)."""
         self.store = store
         self.media = media_store
         self.editor = editor
@@ -84,6 +98,8 @@ class ApiServer:
         self.signer = Signer(signing_key)
         self.turn_options = turn_options or TurnOptions()  # read at the start of each turn
         self.max_upload_bytes = MAX_UPLOAD_BYTES  # the 4002 limit
+        self.links = links or fetch.LinkPolicy()
+        self.inspect = inspect
         self.background = Background()
         self._editing = SessionLocks()
         self.renders = Renders(store, renderer, renders_dir, self.background, flush_seconds=render_flush_seconds)
@@ -188,9 +204,13 @@ class ApiServer:
 
     async def _record(
         self, request: Request, path: Path, filename: str, kind: MediaKind, digest: str
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | Response:
+        """The upload's record, or a refusal naming the file when it is not media that can be used."""
+        try:
+            info = await anyio.to_thread.run_sync(self.inspect, path, kind)
+        except media.BadMedia as bad:
+            return business_error(4001, f"{filename} cannot be used: {bad}")
         url = self.signed_url(str(request.base_url), self.media.url_path(path))
-        info = await anyio.to_thread.run_sync(media.describe, path, kind)
         return {"filename": filename, "file_type": kind, "cdn_url": url, **info, "hash": digest}
 
     async def _store_multipart(
@@ -216,7 +236,10 @@ class ApiServer:
                     )
                 except media.TooLarge:
                     return business_error(4002, "File too large (limit 200 MB)")
-                records.append(await self._record(request, dest, name, kind, digest))
+                record = await self._record(request, dest, name, kind, digest)
+                if isinstance(record, Response):
+                    return record
+                records.append(record)
             return records
 
     async def _store_urls(
@@ -227,36 +250,55 @@ class ApiServer:
         if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
             return http_error(400, "Expected multipart 'files' or JSON {\"urls\": [...]}")
         records = []
-        async with httpx.AsyncClient(timeout=_URL_FETCH_TIMEOUT, follow_redirects=True) as client:
-            for url in urls:
-                try:
-                    record = await self._fetch(request, client, url, session_id, stored)
-                except httpx.HTTPError as exc:
-                    return http_error(400, f"Could not fetch {url}: {exc}")
-                if isinstance(record, Response):
-                    return record
-                records.append(record)
+        current = urls[0]
+        # Straight to the link's host, never through a proxy: the address checks are about that host.
+        async with httpx.AsyncClient(timeout=_URL_READ_TIMEOUT, trust_env=False) as client:
+            with anyio.move_on_after(self.links.deadline_seconds) as deadline:
+                for current in urls:
+                    try:
+                        record = await self._fetch(request, client, current, session_id, stored)
+                    except fetch.LinkRefused as exc:
+                        return http_error(400, f"Refused to fetch {current}: {exc}")
+                    except httpx.HTTPError as exc:
+                        return http_error(400, f"Could not fetch {current}: {exc or type(exc).__name__}")
+                    if isinstance(record, Response):
+                        return record
+                    records.append(record)
+        if deadline.cancelled_caught:
+            return http_error(
+                400,
+                f"Fetching {current} did not finish within {self.links.deadline_seconds:g} s, so nothing was "
+                "uploaded. Check that the link serves the file itself, or download it and upload the file",
+            )
         return records
 
     async def _fetch(
         self, request: Request, client: httpx.AsyncClient, url: str, session_id: str, stored: list[Path]
     ) -> dict[str, Any] | Response:
         name = media.client_basename(unquote(urlsplit(url).path))
-        async with client.stream("GET", url) as answer:
+        async with fetch.open_link(client, url, self.links) as answer:
             if answer.status_code != 200:
                 return http_error(400, f"Could not fetch {url}: HTTP {answer.status_code}")
-            kind = kind_of(name)
-            if kind is None:  # no usable extension in the URL: go by the served type
+            chunks = answer.aiter_bytes(media.CHUNK)
+            head = await anext(chunks, b"")
+            ext = extension(name)
+            if ext not in FORMATS:  # no usable extension in the link: go by what it serves
                 mime = answer.headers.get("content-type", "").split(";")[0].strip()
-                ext = (mimetypes.guess_extension(mime) or "").lstrip(".")
-                kind = kind_of(f"x.{ext}") if ext else None
-                if kind is None:
-                    return business_error(4001, "Unsupported file type")
+                served = (mimetypes.guess_extension(mime) or "").lstrip(".")
+                ext = served if content_matches(served, head) else SNIFFED_EXTENSIONS.get(sniff(head) or "", "")
+                if not ext:
+                    return business_error(4001, f"{url} did not serve an image, video or audio file")
                 name = f"{name}.{ext}"
+            kind = FORMATS[ext][0]
+            if not content_matches(ext, head):
+                # Like a local file: what is stored must be the media its name says, not a page or a key.
+                return business_error(
+                    4001, f"{url} is named .{ext} but what it served is not {media.ARTICLES[kind]} {kind} file"
+                )
             dest = await anyio.to_thread.run_sync(self.media.new_path, session_id, name)
             stored.append(dest)
             try:
-                digest = await media.save_limited(answer.aiter_bytes(media.CHUNK), dest, self.max_upload_bytes)
+                digest = await media.save_limited(_prepended(head, chunks), dest, self.max_upload_bytes)
             except media.TooLarge:
                 return business_error(4002, "File too large (limit 200 MB)")
         return await self._record(request, dest, name, kind, digest)
@@ -308,6 +350,9 @@ class ApiServer:
         draft = body.get("draft")
         if not isinstance(draft, dict) or not has_segments(draft):
             return render_error(400, "Draft has no segments")
+        if (why := too_long(draft)) is not None:
+            # Refused at once: rendering it would run until the render time-out and look stuck.
+            return render_error(400, f"The export was refused: {why}. Shorten or remove that item, then export again")
         # The client's own "id" is not used: ids are ours, random, so that none can be guessed.
         render = await self.renders.submit(_account(request), str(body.get("sessionId", "")), draft)
         return json_response({"success": True, "data": {"id": render.id, "status": "pending", "progress": 0}})
@@ -410,6 +455,13 @@ async def _json_body(request: Request) -> dict[str, Any] | None:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
     return body if isinstance(body, dict) else None
+
+
+async def _prepended(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if head:
+        yield head
+    async for chunk in rest:
+        yield chunk
 
 
 async def _unlink_all(paths: list[Path]) -> None:

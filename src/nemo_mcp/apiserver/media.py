@@ -4,9 +4,13 @@ Files live under ``<root>/<session id>/<name>`` and are served at ``/media/<sess
 A stored name starts with 128 random bits, so knowing one URL tells nothing about another; the
 client's own name is only a readable hint after it, never a path.
 
-No video is probed here (no ffmpeg needed): images get their size from the file header, WAV
-files their duration from the RIFF header, everything else answers ``null`` like a service that
-has not analysed the file yet.
+What is read from a stored upload is an :data:`Inspector`'s choice. :func:`describe` needs no
+ffmpeg (the emulator's): images get their size from the file header, WAV files their duration
+from the RIFF header, everything else answers ``null`` like a service that has not analysed the
+file yet. :func:`inspect_decoding` (the offline backend's) decodes the file with ffmpeg, since
+headers lie: it refuses what cannot be used (a picture that does not decode, one too large to
+decode safely, a "video" with no picture) with :class:`BadMedia`, and measures durations from
+the decoded stream, not from what the header claims.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import hashlib
 import re
 import secrets
 import struct
-from collections.abc import AsyncIterator
+import subprocess
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -32,6 +37,18 @@ SAFE_COMPONENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 class TooLarge(Exception):
     """A file went over the size limit while it was being stored."""
+
+
+ARTICLES: dict[MediaKind, str] = {"image": "an", "video": "a", "audio": "an"}
+
+
+class BadMedia(Exception):
+    """A stored upload that cannot be used; the message says why ("its picture data cannot be decoded")."""
+
+
+# What the server reads from a stored upload: duration (s), width, height, fps, each None when unknown.
+# Raises BadMedia. Blocks: called in a worker thread.
+Inspector = Callable[[Path, MediaKind], dict[str, Any]]
 
 
 def client_basename(name: str) -> str:
@@ -223,3 +240,80 @@ def wav_duration(path: Path) -> float | None:
             else:
                 f.seek(size + (size & 1), 1)
     return None
+
+
+# -- decoding with ffmpeg (the offline backend) ---------------------------------------------------
+
+# A picture is decoded whole into memory: past this it is refused before it is decoded (a small PNG
+# can claim 20000x20000 pixels and take gigabytes to open).
+MAX_IMAGE_SIDE = 16384
+MAX_IMAGE_PIXELS = 100_000_000
+# Reading a whole 200 MB file takes seconds; this long means it is damaged or hostile.
+DECODE_TIMEOUT_SECONDS = 120.0
+
+
+def inspect_decoding(path: Path, kind: MediaKind) -> dict[str, Any]:
+    """What ffmpeg finds when it opens and decodes the file; :class:`BadMedia` when it cannot be used."""
+    from nemo_mcp.errors import NemoError
+    from nemo_mcp.local.probe import probe
+
+    try:
+        found = probe(path)
+    except NemoError:
+        raise BadMedia(
+            f"it is not {ARTICLES[kind]} {kind} file ffmpeg can read; replace it with one that opens"
+        ) from None
+    info: dict[str, Any] = {"duration": None, "width": found.width, "height": found.height, "fps": None}
+    if kind == "image":
+        try:
+            header = image_size(path)
+        except (OSError, struct.error, ValueError):
+            header = None
+        width, height = header or (found.width, found.height)
+        if not found.has_video or not width or not height:
+            raise BadMedia("it is not a picture ffmpeg can read; replace it with one that opens")
+        if max(width, height) > MAX_IMAGE_SIDE or width * height > MAX_IMAGE_PIXELS:
+            raise BadMedia(
+                f"it is {width}x{height} pixels, too large to open safely (at most {MAX_IMAGE_SIDE} "
+                f"pixels a side and {MAX_IMAGE_PIXELS // 1_000_000} megapixels); scale it down and upload it again"
+            )
+        _decode(path, ["-map", "0:v:0", "-frames:v", "1", "-xerror"], "its picture data cannot be decoded")
+        info["width"], info["height"] = width, height
+        return info
+    if kind == "video" and not found.has_video:
+        if found.has_audio:
+            raise BadMedia("it holds sound but no picture; to use it as music, upload it as an audio file (.m4a)")
+        raise BadMedia("it holds no picture")
+    if kind == "audio" and not found.has_audio:
+        raise BadMedia("it holds no sound")
+    if kind == "video":
+        # The first frame must decode; the length is where the last packet of the picture really is.
+        _decode(path, ["-map", "0:v:0", "-frames:v", "1", "-xerror"], "its picture data cannot be decoded")
+        seconds = _decode(path, ["-map", "0:v:0", "-c", "copy"], "it cannot be read to its end")
+    else:
+        seconds = _decode(path, ["-map", "0:a:0"], "its sound cannot be decoded")
+    if seconds <= 0:
+        raise BadMedia("it holds nothing to play: no picture or sound could be decoded")
+    info["duration"] = round(seconds, 3)
+    return info
+
+
+_OUT_TIME = re.compile(r"^out_time_us=(\d+)$", re.MULTILINE)
+
+
+def _decode(path: Path, args: list[str], failure: str) -> float:
+    """Run ffmpeg over the file to a null output; the seconds it got through. ``failure`` starts the error."""
+    from nemo_mcp.local.probe import ffmpeg_exe
+
+    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-v", "error", "-progress", "pipe:1"]
+    command += ["-i", str(path), *args, "-f", "null", "-"]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=DECODE_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        raise BadMedia(f"reading it took longer than {DECODE_TIMEOUT_SECONDS:g} s; it may be damaged") from None
+    errors = [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    if done.returncode != 0:
+        reason = errors[-1][:200] if errors else f"ffmpeg exited with {done.returncode}"
+        raise BadMedia(f"{failure} ({reason})")
+    times = _OUT_TIME.findall(done.stdout.decode("ascii", "replace"))
+    return int(times[-1]) / 1e6 if times else 0.0

@@ -1,8 +1,9 @@
 """Serving an ASGI app with uvicorn: in a background thread (``ServerThread``) or blocking (``serve``).
 
-uvicorn stays quiet and off stdout: no access log, and ``log_config=None`` leaves the process's
-logging alone. That matters because stdout is the MCP channel when the server runs inside
-nemo-mcp.
+uvicorn stays off stdout: ``log_config=None`` leaves the process's logging alone (stdout is the MCP
+channel when the server runs inside nemo-mcp), so its lines, access log included, go wherever the
+process sends the ``uvicorn`` loggers, at their level (nemo-mcp: stderr, only at DEBUG).
+``access_log=False`` would instead cut every uvicorn's access log in the process for good.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ class _Uvicorn(uvicorn.Server):
                 app,
                 port=port,
                 log_config=None,
-                access_log=False,
                 lifespan="on",
                 timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
             )

@@ -31,6 +31,7 @@ from nemo_mcp.apiserver.accounts import Accounts
 from nemo_mcp.apiserver.editor import EditFailed, Editor, EditRequest, EditResult
 from nemo_mcp.apiserver.sse import EventWriter, SseForm
 from nemo_mcp.apiserver.store import Store
+from nemo_mcp.draft.model import too_long
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,8 @@ class Turn:
                     history=snapshot.history,
                 )
                 result = await self._run_editor(request)
+                if not result.reverted and (why := too_long(result.draft)) is not None:
+                    raise EditFailed(f"That edit was not made: {why}. Shorten or remove that item, then try again.")
                 if result.reverted or result.draft != session.draft:
                     apply = functools.partial(self._store.apply_edit, reverted=result.reverted, editor=me)
                     outcome = await anyio.to_thread.run_sync(

@@ -105,12 +105,19 @@ async def run(args: argparse.Namespace, settings: Settings) -> tuple[int, str, s
         diagnosis = await doctor.diagnose(settings)
         text = diagnosis.model_dump_json(indent=2) if args.json else doctor.render(diagnosis)
         return (0 if diagnosis.healthy else 1), text, ""
+    notes: list[str] = []
     try:
         async with open_workflow(settings, platform="terminal") as workflow:
-            with Display(quiet=args.json) as display:
-                result = await COMMANDS[args.command](workflow, args, display.report)
+            try:
+                with Display(quiet=args.json) as display:
+                    result = await COMMANDS[args.command](workflow, args, display.report)
+            finally:
+                notes = workflow.take_notices()
     except NemoError as exc:
-        return 1, "", f"nemo-mcp: {exc}"
+        return 1, "", "\n".join([f"nemo-mcp: {exc}", *(f"Note: {n}" for n in notes)])
+    said = "\n".join(f"Note: {n}" for n in notes)
     if args.json:
-        return 0, json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False), ""
-    return 0, result.text(), ""
+        if notes:
+            result = result.model_copy(update={"notices": notes})
+        return 0, json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False), said
+    return 0, result.text(), said

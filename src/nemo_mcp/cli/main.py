@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nemo_mcp import __version__
 
@@ -46,6 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="streamable-http: address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="streamable-http: port (default 8000)")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="streamable-http: a host name (or name:port) clients may reach this server by, besides 127.0.0.1 "
+        "and localhost (repeatable; also NEMO_ALLOWED_HOSTS)",
+    )
     parser.add_argument("--backend", choices=("cloud", "local"), help="overrides NEMO_BACKEND")
     commands = parser.add_subparsers(dest="command", metavar="command")
     commands.add_parser("serve", help="serve MCP (the default)")
@@ -114,12 +122,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from nemo_mcp.errors import NemoError
 
-    if args.transport == "streamable-http" and args.host not in ("127.0.0.1", "localhost", "::1"):
-        logging.getLogger("nemo_mcp").warning(
-            "Serving on %s: nemo-mcp has no authentication of its own, so anyone who can reach this "
-            "port can use your NemoVideo account and read the files this user can. Prefer 127.0.0.1.",
-            args.host,
-        )
+    if args.transport == "streamable-http" and args.host not in LOOPBACK_NAMES:
+        logging.getLogger("nemo_mcp").warning("%s", _exposure_warning(args, settings))
     refused: list[BaseException] = []
     try:
         anyio.run(_run_server, args, settings)
@@ -130,6 +134,49 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"nemo-mcp: {refused[0]}", file=sys.stderr)
         return 2
     return 0
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def _host_names(args: argparse.Namespace, settings: Settings) -> list[str]:
+    """The names requests may carry in ``Host``: loopback, the address bound (unless a wildcard), and the allowed."""
+    names = ["127.0.0.1", "localhost", "[::1]"]
+    if args.host not in ("0.0.0.0", "::", ""):
+        names.append(f"[{args.host}]" if ":" in args.host else args.host)
+    names += [h.lower() for h in (*settings.allowed_hosts, *args.allowed_host)]
+    return list(dict.fromkeys(names))
+
+
+def _transport_security(args: argparse.Namespace, settings: Settings) -> Any:
+    """Host and Origin checked on every request, whatever address is bound (DNS-rebinding protection).
+
+    The SDK turns the check off for any host but loopback; here it stays on, with the names allowed.
+    A name without a port is allowed on any port.
+    """
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    hosts: list[str] = []
+    origins: list[str] = []
+    for name in _host_names(args, settings):
+        with_port = name.rsplit(":", 1)[-1].isdigit() and not name.endswith("]")
+        hosts += [name] if with_port else [name, f"{name}:*"]
+        for scheme in ("http", "https"):
+            origins += [f"{scheme}://{name}"] if with_port else [f"{scheme}://{name}", f"{scheme}://{name}:*"]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+
+
+def _exposure_warning(args: argparse.Namespace, settings: Settings) -> str:
+    account = "the offline backend" if settings.backend == "local" else "your NemoVideo account and credits"
+    dirs = ", ".join(str(d) for d in settings.allowed_dirs) or "anywhere this user can read"
+    names = ", ".join(_host_names(args, settings))
+    return (
+        f"Serving MCP on {args.host}:{args.port} with no authentication. Anyone who can reach this port, "
+        f"and calls this server by one of the names {names} (Host header; more with --allowed-host), can use "
+        f"every tool: upload any media file from {dirs} (NEMO_ALLOWED_DIRS), edit and export your projects "
+        f"with {account}, write videos into {settings.output_dir}, and read your projects' timelines. "
+        "Prefer --host 127.0.0.1."
+    )
 
 
 def _leaves(error: BaseException) -> list[BaseException]:
@@ -156,8 +203,14 @@ async def _run_server(args: argparse.Namespace, settings: Settings) -> None:
     closed = anyio.Event()
     server = build_server(settings, on_close=closed.set)
     if args.transport != "stdio":
+        import uvicorn
+
+        app = server.streamable_http_app(host=args.host, transport_security=_transport_security(args, settings))
+        # Our logging, not uvicorn's: its lines (and access logs) on stderr only at NEMO_LOG_LEVEL=DEBUG.
+        config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, lifespan="on")
+        logging.getLogger("nemo_mcp").info("Serving MCP at http://%s:%d/mcp", args.host, args.port)
         # uvicorn turns SIGTERM and Ctrl-C into its own orderly shutdown.
-        await server.run_streamable_http_async(host=args.host, port=args.port)
+        await uvicorn.Server(config).serve()
         return
 
     async with anyio.create_task_group() as group:
@@ -205,5 +258,7 @@ def _configure_logging(level: str, token: str | None = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("nemo_mcp").setLevel(level)
-    # httpx logs every request at INFO; useful only when debugging.
+    # httpx logs every request at INFO, and uvicorn (the MCP server over HTTP, the offline backend) every
+    # answer and its own start and stop: useful only when debugging.
     logging.getLogger("httpx").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    logging.getLogger("uvicorn").setLevel(logging.INFO if level == "DEBUG" else logging.WARNING)

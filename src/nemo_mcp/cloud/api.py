@@ -126,11 +126,11 @@ def error_for(http_status: int, body: Any) -> NemoError | None:
     message = _api_message(body)
     if code in (None, 0, 200) and 200 <= http_status < 300:
         if isinstance(body, dict) and body.get("success") is False:
-            return errors.ApiError(f"NemoVideo refused the request: {message or 'no reason given'}.")
+            return errors.ApiError(f"NemoVideo refused the request: {_sentence(message)}")
         return None
     if 400 in (code, http_status) and "client" not in (message or "client").lower():
         # Only the token endpoint's 400 means a missing client id; others carry their reason.
-        return errors.ApiError(f"NemoVideo refused the request: {message}.", code=code)
+        return errors.ApiError(f"NemoVideo refused the request: {_sentence(message)}", code=code)
     if code in _ERROR_BY_CODE:
         chosen = code
     elif http_status in _ERROR_BY_CODE:
@@ -139,12 +139,25 @@ def error_for(http_status: int, body: Any) -> NemoError | None:
         return errors.ServiceUnavailable(f"NemoVideo had a server error (HTTP {http_status}); try again in a minute.")
     else:
         detail = f" (code {code})" if code not in (None, 0) else f" (HTTP {http_status})"
-        return errors.ApiError(f"NemoVideo refused the request{detail}: {message or 'no reason given'}.", code=code)
+        return errors.ApiError(f"NemoVideo refused the request{detail}: {_sentence(message)}", code=code)
     cls = _ERROR_BY_CODE[chosen]
     if cls is errors.OutOfCredits:
         url = _find_url(body)
         return errors.OutOfCredits(register_url=url)
+    if cls in (errors.UnsupportedFile, errors.FileTooLarge) and message and not _generic(message):
+        # The file's own reason ("city.png cannot be used: its picture data cannot be decoded").
+        return cls(f"NemoVideo refused the upload: {_sentence(message)}")
     return cls()
+
+
+def _sentence(message: str | None) -> str:
+    """The API's message as the end of a sentence: one full stop, never two."""
+    return (message or "no reason given").rstrip(". ") + "."
+
+
+def _generic(message: str) -> bool:
+    """Whether a 4001/4002 message says no more than its code (then ours, with the accepted formats, is better)."""
+    return message.lower().startswith(("unsupported file", "file too large", "file type"))
 
 
 def _find_url(body: Any) -> str | None:

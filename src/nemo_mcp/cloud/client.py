@@ -314,11 +314,12 @@ class NemoClient:
                     if status.status == "completed":
                         return status
                     if status.status == "failed":
-                        reason = f": {status.error}" if status.error else ""
+                        reason = f": {status.error.rstrip('. ')}" if status.error else ""
                         raise errors.RenderFailed(
                             f"The export failed on NemoVideo's side (render {render_id}){reason}. "
                             "Try exporting again; if it keeps failing, simplify the timeline.",
                             render_id=render_id,
+                            reason=status.error,
                         )
                     await anyio.sleep(self.settings.render_poll_seconds)
         except TimeoutError:

@@ -17,6 +17,7 @@ import os
 import re
 import threading
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -225,13 +226,34 @@ def sweep_stale_parts(directory: Path) -> None:
                 part.unlink()
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+# What Windows, macOS and Linux file systems refuse in a name, besides control characters.
+_REFUSED = re.compile(r'[<>:"/\\|?*]+')
+_SPACES = re.compile(r"\s+")
+# Names Windows reserves for devices, whatever the extension ("CON.mp4" is the console).
+_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{dev}{n}" for dev in ("COM", "LPT") for n in (*"0123456789", "¹", "²", "³")}
+)
+MAX_NAME_BYTES = 255  # a name's limit on ext4, APFS, NTFS (NTFS counts UTF-16 units: never more than this)
+_COPY_ROOM = len(" (999)")  # what place_file may add to a name already taken
 
 
-def safe_filename(stem: str, suffix: str = ".mp4") -> str:
-    """A file name that cannot leave its directory or hide: no separators, no leading dots."""
-    clean = _UNSAFE.sub("-", stem).strip(" .-")[:80] or "nemovideo"
-    return f"{clean}{suffix}"
+def safe_filename(stem: str, suffix: str = ".mp4", tail: str = "") -> str:
+    """``stem`` + ``tail`` + ``suffix`` as a name any common file system takes, in its directory, not hidden.
+
+    The stem keeps its letters in any script (NFC), losing only what file systems refuse: path
+    separators, ``<>:"|?*``, control and invisible formatting characters, leading and trailing
+    dots and spaces. It is cut by UTF-8 bytes *before* ``tail`` (a render id, say) is added, so
+    the whole name fits in 255 bytes (with room for a " (2)") and the tail is never cut off.
+    """
+    text = unicodedata.normalize("NFC", stem)
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn") or c in "\t\n")
+    text = _SPACES.sub(" ", _REFUSED.sub("-", text))
+    budget = MAX_NAME_BYTES - _COPY_ROOM - len((tail + suffix).encode("utf-8"))
+    clean = text.encode("utf-8")[: max(budget, 0)].decode("utf-8", "ignore").strip(" .-") or "nemovideo"
+    if (clean + tail).split(".")[0].rstrip(" ").upper() in _RESERVED:
+        clean += "_"
+    return f"{clean}{tail}{suffix}"
 
 
 class PlaceError(Exception):
@@ -240,7 +262,8 @@ class PlaceError(Exception):
 
 def place_file(tmp: Path, directory: Path, filename: str) -> Path:
     """Give ``tmp`` its final name in ``directory`` without overwriting anything."""
-    name = safe_filename(Path(filename).stem, Path(filename).suffix or ".mp4")
+    suffix = Path(filename).suffix
+    name = safe_filename(Path(filename).stem, suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,10}", suffix) else ".mp4")
     stem, suffix = Path(name).stem, Path(name).suffix
     for n in range(1, 1000):
         target = directory / (name if n == 1 else f"{stem} ({n}){suffix}")

@@ -31,9 +31,11 @@ async def open_workflow(
     try:
         notices: list[str] = []
         if settings.backend == "local":
+            from nemo_mcp.apiserver.fetch import LinkPolicy
             from nemo_mcp.local.backend import LocalBackend
 
-            backend = LocalBackend(settings.state_dir / "local")
+            links = LinkPolicy(allow_private=settings.allow_private_urls, deadline_seconds=settings.url_fetch_seconds)
+            backend = LocalBackend(settings.state_dir / "local", links=links)
             # Starting it reads its database and binds a port: blocking work, off the event loop.
             await anyio.to_thread.run_sync(backend.__enter__)
             stack.push_async_callback(anyio.to_thread.run_sync, backend.__exit__, None, None, None)

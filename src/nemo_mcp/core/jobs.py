@@ -70,17 +70,19 @@ class Job:
     def report(self, message: str | None = None, progress: float | None = None, total: float | None = None) -> None:
         """Record progress; safe to call from the job's own code at any rate."""
         last = self.updates[-1] if self.updates else None
+        if message is not None and message == self.latest_message:
+            message = None  # the bar may move; the words shown already say it
         if progress is not None:
             self._total = total
             value = float(progress)
             if last is not None and value <= last.progress:
-                if message is None or message == last.message:
+                if message is None:
                     return  # nothing new to say
                 value = last.progress + _NUDGE
         else:
-            value = (last.progress if last else 0.0) + (_STEP if self._total is None else _NUDGE)
-            if last is not None and message == last.message:
+            if message is None:
                 return
+            value = (last.progress if last else 0.0) + (_STEP if self._total is None else _NUDGE)
         shown_total = self._total
         if shown_total is not None and value > shown_total:
             shown_total = None  # past the end of a bar: a message of its own, not 100.000001 %

@@ -13,11 +13,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import anyio
 
@@ -81,10 +83,12 @@ class UploadPlan:
 
 @dataclass
 class _Shared:
-    """What every view of one workflow shares: per-session locks, the lock that creates sessions."""
+    """What every view of one workflow shares: per-session locks, the lock that creates sessions,
+    and the notices already said."""
 
     session_locks: dict[str, anyio.Lock] = field(default_factory=dict)
     create_lock: anyio.Lock = field(default_factory=anyio.Lock)
+    said: set[str] = field(default_factory=set)
 
 
 class Workflow:
@@ -120,7 +124,14 @@ class Workflow:
         return view
 
     def warnings(self) -> list[str]:
+        """Everything found wrong with the saved state since the start (``nemo-mcp doctor`` shows them)."""
         return [*self.notices, *self.store.warnings]
+
+    def take_notices(self) -> list[str]:
+        """The warnings nobody has been told yet; each is handed out once, to the next result."""
+        fresh = [w for w in dict.fromkeys(self.warnings()) if w not in self._shared.said]
+        self._shared.said.update(fresh)
+        return fresh
 
     # -- sessions ----------------------------------------------------------------------------------
 
@@ -403,7 +414,10 @@ class Workflow:
             pct = status.progress if status.progress is not None else (100.0 if status.finished else 0.0)
             progress(f"Rendering: {status.status} {pct:.0f}%", pct, 100)
 
-        status = await self.client.wait_render(render_id, on_status)
+        try:
+            status = await self.client.wait_render(render_id, on_status)
+        except errors.RenderFailed as failed:
+            raise _render_failure(failed, state) from None
         result = ExportResult(
             session_id=sid,
             render_id=render_id,
@@ -414,7 +428,7 @@ class Workflow:
         )
         if not download:
             return result
-        name = safe_filename(f"{_video_name(state)}-{render_id}")
+        name = safe_filename(_video_name(state), tail=f"-{render_id}")
         path, size = await self.client.download(
             status, self.settings.output_dir, name, _throttled(progress, "Downloading")
         )
@@ -466,6 +480,69 @@ def _stream_error(event: sse.StreamError) -> NemoError:
 def state_result(state: SessionState, changed: frozenset[draft.Place] = frozenset()) -> StateResult:
     parsed = draft.parse_draft(state.draft, state.canvas)
     return StateResult.of(state.session_id, parsed, len(state.uploads), changed)
+
+
+# Words of renderers (ffmpeg, browsers, Lambda workers) that say a media file could not be read.
+_MEDIA_TROUBLE = re.compile(
+    r"decod|invalid data|corrupt|moov|codec|demux|stream|no such file|not found|404|403|input|"
+    r"unsupported|dimension|too large|pixel|image|media|source|format",
+    re.IGNORECASE,
+)
+
+
+def _render_failure(failed: errors.RenderFailed, state: SessionState) -> errors.RenderFailed:
+    """A failed render, said so that the user knows which file to replace when a file is the cause.
+
+    All there is to go on: the renderer's text, the draft's media segments and the uploads' names.
+    A file the text names is the culprit; a text about media that names none makes every media file
+    on the timeline a suspect, those the service could not analyse at upload first.
+    """
+    reason = (failed.reason or "").strip().rstrip(".")
+    inputs = _media_inputs(state)
+    if not reason or not inputs:
+        return failed
+    rid = failed.render_id
+    # A key shorter than "a.png" would match words by chance.
+    named = [name for name, keys in inputs.items() if any(len(key) >= 5 and key in reason for key in keys)]
+    if named:
+        which = _listing(named)
+        return errors.RenderFailed(
+            f"The export (render {rid}) failed because of {which} ({reason}). Replace {which}: upload a copy "
+            "that plays on your computer (or another file), ask the editor to use it instead, then export again.",
+            render_id=rid,
+            reason=failed.reason,
+        )
+    if not _MEDIA_TROUBLE.search(reason):
+        return failed
+    unread = [f.get("filename") for f in state.uploads if not (f.get("width") or f.get("duration"))]
+    suspects = [name for name in inputs if name in unread] or list(inputs)
+    return errors.RenderFailed(
+        f"The export (render {rid}) failed while reading the timeline's media ({reason}), so one of its files "
+        f"cannot be used: check {_listing(suspects)}. Replace the one that does not play on your computer "
+        "(upload a working copy and ask the editor to use it), then export again; exporting again as it is "
+        "will fail the same way.",
+        render_id=rid,
+        reason=failed.reason,
+    )
+
+
+def _media_inputs(state: SessionState) -> dict[str, tuple[str, ...]]:
+    """Each media file on the timeline by its name, with the strings a renderer's text may call it by."""
+    by_url = {str(u.get("cdn_url") or u.get("url")): str(u.get("filename") or "") for u in state.uploads}
+    found: dict[str, tuple[str, ...]] = {}
+    for track in draft.parse_draft(state.draft).tracks:
+        for seg in track.segments:
+            if not seg.source:
+                continue
+            path = urlsplit(seg.source).path
+            name = by_url.get(seg.source) or seg.name or unquote(path.rsplit("/", 1)[-1]) or seg.source
+            found.setdefault(name, (name, seg.source, path, unquote(path.rsplit("/", 1)[-1])))
+    return found
+
+
+def _listing(names: list[str]) -> str:
+    shown = [repr(n) if " " in n else n for n in names[:5]] + (["…"] if len(names) > 5 else [])
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
 def _video_name(state: SessionState) -> str:

@@ -231,3 +231,28 @@ def parse_draft(draft: Any, canvas: Mapping[str, Any] | None = None) -> Timeline
 def is_exportable(draft: Any) -> bool:
     """Some track of the draft has a segment, i.e. exporting it can produce a video."""
     return parse_draft(draft).exportable
+
+
+# The longest timeline the API server edits into or renders (an 8 KB file may claim to last 74 hours).
+MAX_DURATION_MS: Final = 30 * 60_000
+
+
+def too_long(draft: Any) -> str | None:
+    """Why the draft is longer than :data:`MAX_DURATION_MS`, as the end of a sentence; None when it is not."""
+    timeline = parse_draft(draft)
+    segments = [s for track in timeline.tracks for s in track.segments]
+    length = max([timeline.duration_ms, *(s.end_ms for s in segments)])
+    if length <= MAX_DURATION_MS:
+        return None
+    why = f"the timeline is {_clock(length)} long, and a video may be at most {MAX_DURATION_MS // 60_000} minutes"
+    longest = max(segments, key=lambda s: s.duration_ms, default=None)
+    if longest is not None and longest.duration_ms > MAX_DURATION_MS // 2:
+        what = longest.name or longest.text or longest.kind or "one item"
+        why += f" ({what} alone lasts {_clock(longest.duration_ms)})"
+    return why
+
+
+def _clock(ms: int) -> str:
+    minutes, seconds = divmod(ms // 1000, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {seconds} s"

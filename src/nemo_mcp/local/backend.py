@@ -26,6 +26,8 @@ from nemo_mcp.apiserver import (
     Store,
     TurnOptions,
 )
+from nemo_mcp.apiserver.fetch import LinkPolicy
+from nemo_mcp.apiserver.media import inspect_decoding
 from nemo_mcp.errors import ConfigError
 from nemo_mcp.local.legacy import import_legacy
 from nemo_mcp.local.secret import install_secret
@@ -47,8 +49,10 @@ class LocalBackend(StartStop):
         *,
         editor: Editor | None = None,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        links: LinkPolicy | None = None,
     ) -> None:
-        """``editor``: another editor than the rule-based one (the offline editor is being rewritten)."""
+        """``editor``: another editor than the rule-based one (the offline editor is being rewritten);
+        ``links``: what uploads by URL may reach (public addresses only, by default)."""
         try:
             from nemo_mcp.local.probe import ffmpeg_exe
 
@@ -75,6 +79,9 @@ class LocalBackend(StartStop):
             accounts=SecretAccounts(self.secret),
             signing_key=self.secret,
             turn_options=TurnOptions(heartbeat_seconds=heartbeat_seconds),
+            links=links,
+            # Headers lie (an 8 KB WAV may claim 74 hours): uploads are decoded once, here.
+            inspect=inspect_decoding,
         )
         self.server = ServerThread(self.api.app, host, port, stopping=self.api.close)
 

@@ -228,6 +228,29 @@ class Call:
         return ok(running, running.text())
 
 
+def _with_notices(result: Any, ctx: Any) -> Any:
+    """The result, carrying what the user has not yet heard about the saved state (once, then never again)."""
+    if not isinstance(result, types.CallToolResult) or not isinstance(ctx, Context):
+        return result
+    app = ctx.request_context.lifespan_context
+    notes = app.workflow.take_notices() if isinstance(app, App) else []
+    if not notes:
+        return result
+    line = "Note: " + " ".join(notes)
+    texts = [i for i, c in enumerate(result.content) if isinstance(c, types.TextContent)]
+    content = list(result.content)
+    if texts:
+        first = content[texts[0]]
+        assert isinstance(first, types.TextContent)
+        content[texts[0]] = types.TextContent(type="text", text=f"{first.text}\n\n{line}")
+    else:
+        content.insert(0, types.TextContent(type="text", text=line))
+    structured = result.structured_content
+    if structured is not None:
+        structured = {**structured, "notices": notes}
+    return result.model_copy(update={"content": content, "structured_content": structured})
+
+
 # -- registering tools ----------------------------------------------------------------------------
 
 
@@ -242,9 +265,10 @@ class ToolSet:
             @functools.wraps(fn)
             async def guarded(*args: Any, **kwargs: Any) -> Any:
                 try:
-                    return await fn(*args, **kwargs)
+                    result = await fn(*args, **kwargs)
                 except Exception as exc:
-                    return error(exc)
+                    result = error(exc)
+                return _with_notices(result, kwargs.get("ctx"))
 
             self.entries.append((guarded, options))
             return fn

@@ -41,9 +41,6 @@ SessionArg = Annotated[
     str | None,
     Field(description="The project to work on; omit it for the current project.", max_length=128),
 ]
-# How long a client may take to list its roots before uploads are refused (never allowed blindly).
-ROOTS_TIMEOUT_SECONDS = 5.0
-
 READ_ONLY = types.ToolAnnotations(read_only_hint=True, open_world_hint=True)
 OPEN_WORLD = types.ToolAnnotations(open_world_hint=True)
 
@@ -61,13 +58,16 @@ async def client_roots(ctx: Context[Any, Any]) -> types.ListRootsResult | ListRo
     if not ctx.session.can_send_request:
         return ListRoots()
     try:
-        with anyio.fail_after(ROOTS_TIMEOUT_SECONDS), quiet_deprecations():
+        # How long a client may take to list its roots before uploads are refused (never allowed blindly).
+        seconds = ctx.request_context.lifespan_context.settings.roots_timeout_seconds
+        with anyio.fail_after(seconds), quiet_deprecations():
             listed: types.ListRootsResult = await ctx.session.list_roots()
             return listed
     except Exception as exc:
+        why = f"it did not answer within {seconds:g} s" if isinstance(exc, TimeoutError) else type(exc).__name__
         raise ToolError(
             "Your assistant did not say which folders nemo-mcp may read (its MCP roots could not be listed: "
-            f"{type(exc).__name__}), so no file was uploaded. Try again, or set NEMO_ALLOWED_DIRS to the "
+            f"{why}), so no file was uploaded. Try again, or set NEMO_ALLOWED_DIRS to the "
             "folders with your media."
         ) from None
 

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp
 
 from nemo_mcp.apiserver import ApiServer, Editor, MediaStore, Renderer, ServerThread, StartStop, Store
 from nemo_mcp.apiserver import serve as serve_app
+from nemo_mcp.apiserver.fetch import LinkPolicy
 from nemo_mcp.testing.accounts import TokenAccounts, TokenInfo
 from nemo_mcp.testing.editor import FaultyEditor, ScriptedEditor
 from nemo_mcp.testing.faults import Faults, FaultSwitches
@@ -71,6 +72,8 @@ class Emulator:
             accounts=self._accounts,
             signing_key=secrets.token_urlsafe(32),
             render_flush_seconds=_RENDER_FLUSH_SECONDS,
+            # Tests serve their links on 127.0.0.1: the cloud stand-in may fetch them.
+            links=LinkPolicy(allow_private=True),
         )
         self._injector = FaultInjector(
             self.api.app, self._switches, self._accounts, self.api, fake_renderer=renderer is None

@@ -31,6 +31,8 @@
 ``refuse_client_id_once``   the next anonymous-token request is refused as missing its X-Client-Id
 ``token_expires_in``        lifetime of newly issued anonymous tokens, seconds
 ``omit_expires_at``         anonymous-token answers leave ``expires_at`` out
+``nested_state``            state answers carry a draft of this many nested arrays (``[[[…]]]``)
+``render_error``            with ``fail_render``: the failed render's error text
 ==========================  ==================================================================
 
 Counters (``rate_limit``, ``server_error``, ``reset_connection``, ``duplicate_render_id_once``,
@@ -75,6 +77,8 @@ class Faults:
     upload_delay: float = 0.0
     token_expires_in: float = 7 * 24 * 3600
     omit_expires_at: bool = False
+    nested_state: int = 0
+    render_error: str | None = None
 
 
 class FaultSwitches:

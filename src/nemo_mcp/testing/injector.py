@@ -21,6 +21,7 @@ from typing import Any
 
 import anyio
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nemo_mcp.apiserver import ApiServer, Render
@@ -130,6 +131,9 @@ class FaultInjector:
             await http_error(503, "Service temporarily unavailable")(scope, receive, send)
         elif fault == "rate_limit":
             await http_error(429, "Too many requests")(scope, receive, send)
+        elif path.startswith("/api/state/") and (depth := self._switches.faults.nested_state):
+            body = '{"code":0,"data":{"state":{"draft":' + "[" * depth + "]" * depth + "}}}"
+            await Response(body, media_type="application/json")(scope, receive, send)
         elif path == ANONYMOUS_TOKEN and method == "POST":
             await self._anonymous_token(Request(scope, receive))(scope, receive, send)
         elif path == RUN_SSE:

@@ -37,7 +37,7 @@ class FakeRenderer:
                 on_progress(reached)
                 await anyio.sleep(phase)
         if faults.fail_render:
-            raise RuntimeError("the render worker crashed (emulated)")
+            raise RuntimeError(faults.render_error or "the render worker crashed (emulated)")
 
         def written(fraction: float) -> None:
             on_progress(reached + (1 - reached) * fraction)
