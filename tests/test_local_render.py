@@ -20,7 +20,6 @@ from nemo_mcp.local.render import (
     FfmpegRenderer,
     RenderError,
     escape_value,
-    font_for,
     plan_from_draft,
     summarize_stderr,
 )
@@ -372,17 +371,24 @@ def test_plan_turns_overlaps_into_crossfades_and_gaps_into_black(
 ) -> None:
     draft = draft_of([
         seg("v1", "dark.png", 0, 3000),
-        seg("v2", "clip.mp4", 2000, 2000),  # 1 s overlap
+        seg("v2", "clip.mp4", 2000, 2000),  # 1 s overlap, more than a quarter of v2
         seg("v3", "pattern.png", 5000, 1000),  # 1 s gap before it
+        seg("v4", "dark.png", 5800, 1200),  # 0.2 s overlap
     ])  # fmt: skip
     plan = plan_from_draft(draft, resolve)
+    # v2 starts where the draft says; the crossfade is a quarter of v2 (15 frames) and v1 ends with it.
     assert [(p.kind, p.start_frame, p.frames, p.overlap) for p in plan.video] == [
-        ("image", 0, 90, 0),
-        ("video", 60, 60, 30),
+        ("image", 0, 75, 0),
+        ("video", 60, 60, 15),
         ("blank", 120, 30, 0),
         ("image", 150, 30, 0),
+        ("image", 174, 36, 6),
     ]
-    assert plan.total_frames == 180
+    assert plan.total_frames == 210
+    # m.xf = 0: overlaps are cuts
+    draft["m"]["xf"] = 0
+    plan = plan_from_draft(draft, resolve)
+    assert [(p.start_frame, p.frames, p.overlap) for p in plan.video][:2] == [(0, 60, 0), (60, 60, 0)]
 
 
 def test_filter_values_are_escaped_for_both_levels() -> None:
@@ -402,15 +408,6 @@ async def test_font_path_with_filter_syntax_characters(resolve: Callable[[str], 
     out = tmp_path / "odd.mp4"
     await FfmpegRenderer(resolve, font_file=font).render(draft, out, lambda _p: None)
     assert bright_pixels_in_middle_band(frame_at(out, 0.5, 360, 640), 360, 640) > 100
-
-
-def test_cjk_titles_use_a_system_cjk_font_when_there_is_one(tmp_path: Path) -> None:
-    cjk = tmp_path / "cjk.ttc"
-    cjk.write_bytes(b"font")
-    candidates = [str(tmp_path / "missing.ttc"), str(cjk)]
-    assert font_for("你好", FONT_FILE, candidates) == cjk
-    assert font_for("Hello", FONT_FILE, candidates) == FONT_FILE
-    assert font_for("你好", FONT_FILE, [str(tmp_path / "missing.ttc")]) == FONT_FILE
 
 
 def test_stderr_summary_keeps_the_last_meaningful_lines() -> None:
