@@ -211,7 +211,7 @@ class _Builder:
             k = self.add_input(
                 part.label, "-stream_loop", "-1", "-t", seconds((first + count) / fps * sp + 0.5), "-i", str(part.path)
             )
-            skip = f"trim=start_frame={first}," if first else ""
+            skip = f"trim=start_frame={first},setpts=PTS-STARTPTS," if first else ""
         else:
             start_s = part.source_start_s + offset_s
             k = self.add_input(
@@ -219,9 +219,10 @@ class _Builder:
             )
             skip = ""
         speed = f"setpts=(PTS-STARTPTS)/{sp:g}" if sp != 1 else "setpts=PTS-STARTPTS"
-        # tpad holds the last frame of a clip that is too short for its segment.
+        # Cut to the frames needed before framing them; tpad then holds the last frame of a clip that
+        # is too short for its segment.
         self.chains.append(
-            f"[{k}:v]{speed},fps={fps},{skip}{self.framing(part, self.w, self.h, tag)},"
+            f"[{k}:v]{speed},fps={fps},{skip}trim=end_frame={count},{self.framing(part, self.w, self.h, tag)},"
             f"tpad=stop_mode=clone:stop_duration={seconds(part_s)},trim=end_frame={count},"
             f"setpts=PTS-STARTPTS,{self.normalise}[{label}]"
         )
