@@ -46,7 +46,7 @@ def _ffmpeg(*args: str) -> None:
 
 
 def make_media(folder: Path) -> dict[str, Path]:
-    """Four 12 MP JPEG photos with grain, a 5 s 1080p clip with a tone, 20 s of music."""
+    """Four 12 MP JPEG photos with grain, a 5 s 1080p phone-like clip with a tone, 20 s of music."""
     photos = {
         "photo1.jpg": "mandelbrot=s=1000x750:start_scale=0.8:outer=normalized_iteration_count,scale=4000x3000",
         "photo2.jpg": "mandelbrot=s=750x1000:start_x=-0.74:start_y=0.13:start_scale=0.05,scale=3000x4000",
@@ -58,11 +58,12 @@ def make_media(folder: Path) -> dict[str, Path]:
         _ffmpeg("-f", "lavfi", "-i", f"{source}:flags=bicubic,noise=alls=12:allf=u", "-frames:v", "1", "-q:v", "3",
                 str(files[name]))  # fmt: skip
     _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=2400x1600", "-frames:v", "1", str(files["photo.png"]))
+    # As a phone records: 1080p30 H.264 High at ~16 Mbit/s, a key frame every second.
     _ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30,noise=alls=8:allf=t",
+        "-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30,noise=alls=6:allf=t",
         "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000",
-        "-t", "5", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac",
-        str(files["clip.mp4"]),
+        "-t", "5", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "16M", "-maxrate", "20M", "-bufsize", "32M",
+        "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", str(files["clip.mp4"]),
     )  # fmt: skip
     _ffmpeg("-f", "lavfi", "-i", "sine=f=220:sample_rate=44100", "-t", "20", str(files["music.mp3"]))
     return files

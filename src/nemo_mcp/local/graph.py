@@ -258,22 +258,49 @@ class _Builder:
     # -- joining, texts, fades -----------------------------------------------------------------
 
     def join_all(self, labels: list[str]) -> str:
-        """Join the parts: xfade where the plan overlaps them, concat where it butts them."""
-        video, fps = self.plan.video, self.fps
-        current, length = labels[0], video[0].frames
-        for index, part in enumerate(video[1:], start=1):
-            out = f"j{index}"
-            if part.overlap > 0:
-                offset = (length - part.overlap) / fps
-                self.chains.append(
-                    f"[{current}][{labels[index]}]xfade=transition=fade:"
-                    f"duration={seconds(part.overlap / fps)}:offset={seconds(offset)}[{out}]"
-                )
-            else:
-                self.chains.append(f"[{current}][{labels[index]}]concat=n=2:v=1:a=0[{out}]")
-            length += part.frames - part.overlap
-            current = out
-        return current
+        """Join the parts into one stream: their frames in order, crossfades where the plan overlaps them.
+
+        xfade takes no subsampled format: a yuv420p stream through it is converted to yuv444p and
+        stays so, every frame, to the encoder (that was half the graph's time). So only the frames
+        of each crossfade go through xfade: every part is split into its head (crossfading in),
+        body and tail (crossfading out), and one concat lays bodies and crossfades end to end.
+        """
+        video = self.plan.video
+        pieces: list[str] = []
+        for index, part in enumerate(video):
+            fade_in = part.overlap
+            fade_out = video[index + 1].overlap if index + 1 < len(video) else 0
+            label = labels[index]
+            if not fade_in and not fade_out:
+                pieces.append(label)
+                continue
+            outs = ["head"] * bool(fade_in) + ["body"] + ["tail"] * bool(fade_out)
+            split = "".join(f"[{label}{out}]" for out in outs)
+            cuts = [f"[{label}]split={len(outs)}{split}" if len(outs) > 1 else f"[{label}]null[{label}body]"]
+            if fade_in:
+                cuts.append(f"[{label}head]trim=end_frame={fade_in}[{label}h]")
+            cuts.append(
+                f"[{label}body]trim=start_frame={fade_in}:end_frame={part.frames - fade_out},"
+                f"setpts=PTS-STARTPTS[{label}b]"
+            )
+            if fade_out:
+                cuts.append(f"[{label}tail]trim=start_frame={part.frames - fade_out},setpts=PTS-STARTPTS[{label}t]")
+            self.chains.append(";".join(cuts))
+            if fade_in:
+                pieces.append(self.crossfade(f"{labels[index - 1]}t", f"{label}h", fade_in, 0, f"x{index}"))
+            pieces.append(f"{label}b")
+        if len(pieces) == 1:
+            return pieces[0]
+        self.chains.append(f"{''.join(f'[{piece}]' for piece in pieces)}concat=n={len(pieces)}:v=1:a=0[joined]")
+        return "joined"
+
+    def crossfade(self, first: str, second: str, frames: int, into: int, out: str) -> str:
+        """xfade of ``frames`` frames, from its frame ``into`` on (a window starts inside it), back in yuv420p."""
+        self.chains.append(
+            f"[{first}][{second}]xfade=transition=fade:duration={seconds(frames / self.fps)}:"
+            f"offset={seconds(-into / self.fps)},{self.normalise}[{out}]"
+        )
+        return out
 
     def texts_and_fades(self, current: str, frame: int | None) -> str:
         plan = self.plan
@@ -432,10 +459,7 @@ def build_graph(
         later = showing[-1][1]
         into = frame - later.start_frame  # frames into the crossfade
         b.chains.append(f"[{labels[-2]}]{stamp}[wa];[{labels[-1]}]{stamp}[wb]")
-        b.chains.append(
-            f"[wa][wb]xfade=transition=fade:duration={seconds(later.overlap / plan.fps)}:"
-            f"offset={seconds(-into / plan.fps)}[{current}]"
-        )
+        b.crossfade("wa", "wb", later.overlap, into, current)
     current = b.texts_and_fades(current, frame)
     if window_size is None:
         b.chains.append(f"[{current}]null[vout]")
