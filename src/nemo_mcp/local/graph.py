@@ -134,7 +134,8 @@ class _Builder:
             f"[{tag}b]{cover},scale={bw}:{bh}:out_range=tv:flags=fast_bilinear,setsar=1,format=yuv420p,"
             f"boxblur=lr={radius}:lp=2:cr={radius // 2}:cp=2,lutyuv=y='16+(val-16)*{LETTERBOX_DIM}',"
             f"scale={pw}:{ph}:flags=bilinear,setsar=1[{tag}bg];"
-            f"[{tag}f]{fitted}[{tag}fg];"
+            # overlay takes its top picture with alpha: scaled straight into yuva420p, no second pass.
+            f"[{tag}f]{fitted.replace('format=yuv420p', 'format=yuva420p')}[{tag}fg];"
             f"[{tag}bg][{tag}fg]overlay=x='trunc((W-w)/4)*2':y='trunc((H-h)/4)*2':format=yuv420"
         )
 
@@ -164,7 +165,8 @@ class _Builder:
             k = self.add_input(part.label, "-i", str(part.path))
             still = f"[{k}:v]trim=end_frame=1,{self.framing(part, pw, ph, tag)}"
         last = max(part.frames - 1, 1)
-        progress = f"(n+{first})/{last}"
+        # The frame's index from its time, not from n: scale counts n from 1, crop from 0.
+        progress = f"(round(t*{fps})+{first})/{last}"
         motion = {
             "none": "",
             "zoom_in": f"scale=w='{w}+4*trunc({zoom_w}*{progress})':h='{h}+4*trunc({zoom_h}*{progress})'",

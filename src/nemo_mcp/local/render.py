@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import re
 import signal
@@ -263,8 +264,9 @@ def name_the_segment(error: RenderError, graph: FilterGraph) -> RenderError:
 # Frames for the model: single frames of the draft, without rendering the video.
 
 MAX_FRAME_BYTES = 60_000
-# mjpeg's -q:v, best first: a frame that comes out too big is encoded again with the next.
+# mjpeg's -q:v, best first: a frame that comes out too big is encoded again with a coarser one.
 JPEG_QUALITIES = (3, 6, 10, 16, 24, 31)
+MAX_LONG_SIDE = 1080  # at 31, a frame of pure noise this size is ~45 KB
 
 
 @dataclass(frozen=True)
@@ -295,13 +297,15 @@ async def render_frames(
 ) -> list[Frame]:
     """JPEG frames of ``draft`` at ``times_s`` (seconds; clamped to the timeline), each at most 60 KB.
 
+    ``long_side``: the frames' longer side in pixels (at most 1080), the other one in proportion.
+
     Each frame is a one-frame window of the export's own filter graph (graph.py), rendered at the
     canvas size and scaled down to ``long_side``; frames render in parallel, one ffmpeg per core.
     Raises RenderError as the export would (missing media, unreadable files…).
     """
     plan = await prepare_plan(draft, resolve, fps)
     exe = ffmpeg or ffmpeg_exe()
-    size = frame_size(plan.width, plan.height, long_side)
+    size = frame_size(plan.width, plan.height, min(long_side, MAX_LONG_SIDE))
     frames: list[Frame | None] = [None] * len(times_s)
     limiter = anyio.CapacityLimiter(max(1, os.cpu_count() or 1))
 
@@ -340,13 +344,15 @@ async def _encode_frame(exe: str, graph: FilterGraph, graph_file: Path) -> bytes
         error = RenderError(f"{_FAILED_PREFIX}{summarize_stderr(lines)}")
         error.stderr = tuple(lines[-40:])
         raise name_the_segment(error, graph)
-    jpeg = done.stdout
-    for quality in JPEG_QUALITIES[1:]:
-        if len(jpeg) <= MAX_FRAME_BYTES:
-            break
+    jpeg, quality = done.stdout, JPEG_QUALITIES[0]
+    while len(jpeg) > MAX_FRAME_BYTES and quality < JPEG_QUALITIES[-1]:
+        # The size falls about as fast as the quantiser rises: jump close to what should fit.
+        wanted = math.ceil(quality * len(jpeg) / MAX_FRAME_BYTES)
+        quality = min(JPEG_QUALITIES[-1], max(q for q in JPEG_QUALITIES if q <= max(wanted, quality + 1)))
         again = [exe, "-hide_banner", "-nostdin", "-v", "error", "-f", "image2pipe", "-c:v", "mjpeg", "-i", "pipe:0",
                  "-c:v", "mjpeg", "-q:v", str(quality), "-f", "image2pipe", "pipe:1"]  # fmt: skip
         smaller = await anyio.run_process(again, input=done.stdout, check=False)
-        if smaller.returncode == 0 and smaller.stdout:
-            jpeg = smaller.stdout
+        if smaller.returncode != 0 or not smaller.stdout:
+            break
+        jpeg = smaller.stdout
     return jpeg
