@@ -133,7 +133,7 @@ class _Builder:
             f"split=2[{tag}f][{tag}b];"
             f"[{tag}b]{cover},scale={bw}:{bh}:out_range=tv:flags=fast_bilinear,setsar=1,format=yuv420p,"
             f"boxblur=lr={radius}:lp=2:cr={radius // 2}:cp=2,lutyuv=y='16+(val-16)*{LETTERBOX_DIM}',"
-            f"scale={pw}:{ph}:flags=bilinear,setsar=1[{tag}bg];"
+            f"scale={pw}:{ph}:flags=fast_bilinear,setsar=1[{tag}bg];"
             # overlay takes its top picture with alpha: scaled straight into yuva420p, no second pass.
             f"[{tag}f]{fitted.replace('format=yuv420p', 'format=yuva420p')}[{tag}fg];"
             f"[{tag}bg][{tag}fg]overlay=x='trunc((W-w)/4)*2':y='trunc((H-h)/4)*2':format=yuv420"
@@ -176,11 +176,13 @@ class _Builder:
             "drift": f"crop={w}:{h}:x='(iw-ow)*{progress}':y='(ih-oh)*{progress}'",
         }[part.motion]
         if part.motion in {"zoom_in", "zoom_out"}:
-            # Bilinear is enough for ratios of 0.87..1 and saves ~15% of the graph's time. The crop's
+            # fast_bilinear is enough for ratios of 0.87..1 (0.8/255 from bicubic) and about 25% cheaper
+            # than bicubic, on every frame of a zoom. The crop's
             # centre is computed, not crop's default: that reads the link's size, which is the size
             # of the first frame, not of this one.
             p = progress if part.motion == "zoom_in" else f"(1-{progress})"
-            motion += f":eval=frame:flags=bilinear,crop={w}:{h}:x='2*trunc({zoom_w}*{p})':y='2*trunc({zoom_h}*{p})'"
+            centre = f"x='2*trunc({zoom_w}*{p})':y='2*trunc({zoom_h}*{p})'"
+            motion += f":eval=frame:flags=fast_bilinear,crop={w}:{h}:{centre}"
         self.chains.append(
             # One frame more than needed, cut after fps: fps drops a stream's last frame when nothing
             # says how long it lasts, and it sets the link's frame rate that xfade checks.
@@ -297,10 +299,18 @@ class _Builder:
         return "joined"
 
     def crossfade(self, first: str, second: str, frames: int, into: int, out: str) -> str:
-        """xfade of ``frames`` frames, from its frame ``into`` on (a window starts inside it), back in yuv420p."""
+        """``second`` fading in over ``first`` for ``frames`` frames, from the crossfade's frame ``into`` on.
+
+        Both inputs start at the crossfade's frame ``into`` (0 but for a window inside it). The
+        second picture gets an alpha ramp and is laid over the first: A*(1-k/D) + B*k/D at frame k,
+        xfade's fade, all in yuv420p (xfade itself converts to yuv444p and back: ~3x the work).
+        """
+        fps = self.fps
+        stamp = f"setpts={into}+N" if into else "setpts=N"
         self.chains.append(
-            f"[{first}][{second}]xfade=transition=fade:duration={seconds(frames / self.fps)}:"
-            f"offset={seconds(-into / self.fps)},{self.normalise}[{out}]"
+            f"[{first}]{stamp}[{out}a];"
+            f"[{second}]{stamp},format=yuva420p,fade=t=in:st=0:d={seconds(frames / fps)}:alpha=1[{out}b];"
+            f"[{out}a][{out}b]overlay=format=yuv420:eof_action=pass,{self.normalise}[{out}]"
         )
         return out
 
@@ -460,8 +470,8 @@ def build_graph(
     else:
         later = showing[-1][1]
         into = frame - later.start_frame  # frames into the crossfade
-        b.chains.append(f"[{labels[-2]}]{stamp}[wa];[{labels[-1]}]{stamp}[wb]")
-        b.crossfade("wa", "wb", later.overlap, into, current)
+        b.crossfade(labels[-2], labels[-1], later.overlap, into, "wx")
+        b.chains.append(f"[wx]{stamp}[{current}]")
     current = b.texts_and_fades(current, frame)
     if window_size is None:
         b.chains.append(f"[{current}]null[vout]")
