@@ -51,8 +51,12 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p", "-c:a", "aac",
         ),
         make(folder, "music.wav", *lavfi, "sine=f=220:sample_rate=48000", "-t", "4"),
+        make(folder, "big.png", *lavfi, "testsrc2=s=1280x720", "-frames:v", "1"),
     ]  # fmt: skip
-    return {path.name: path for path in files}
+    # Its header reads fine, its picture data is cut: probing passes, decoding fails.
+    damaged = folder / "damaged.png"
+    damaged.write_bytes(files[-1].read_bytes()[:20_000])
+    return {path.name: path for path in [*files, damaged]}
 
 
 @pytest.fixture
@@ -342,6 +346,15 @@ async def test_a_clip_trimmed_past_its_end_names_the_segment(resolve: Any, tmp_p
         await FfmpegRenderer(resolve).render(draft, tmp_path / "x.mp4", lambda _p: None)
     with pytest.raises(RenderError, match=r"v9 \(steps\.mp4\)"):
         await render_frames(draft, [0.7], resolve)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_damaged_picture_names_its_segment_and_why(resolve: Any, tmp_path: Path) -> None:
+    draft = draft_of([seg("v1", "dark.png", 0, 500), seg("v2", "damaged.png", 500, 500)], width=64, height=64)
+    with pytest.raises(RenderError, match=r"segment v2 \(damaged\.png\) could not be read: .*Invalid data"):
+        await FfmpegRenderer(resolve).render(draft, tmp_path / "x.mp4", lambda _p: None)
+    with pytest.raises(RenderError, match=r"segment v2 \(damaged\.png\) could not be read"):
+        await render_frames(draft, [0.2, 0.7], resolve)
     assert list(tmp_path.iterdir()) == []
 
 

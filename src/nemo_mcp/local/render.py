@@ -71,7 +71,12 @@ def kill_running() -> None:
 # Running ffmpeg.
 
 _LOG_PREFIX = re.compile(r"^(\[[^\]]*@ 0x[0-9a-f]+\]\s*)+")
-_NOISE = ("Task finished with error code", "Terminating thread with return code", "Nothing was written")
+_NOISE = (
+    "Task finished with error code",
+    "Terminating thread with return code",
+    "Nothing was written",
+    "Could not open encoder before EOF",
+)
 
 
 def summarize_stderr(lines: Iterable[str], limit: int = 3) -> str:
@@ -247,7 +252,7 @@ def _write_graph(graph: FilterGraph, work: Path) -> Path:
     return graph_file
 
 
-_INPUT_INDEX = re.compile(r"(?:in#|[Ii]nput #|input file #)(\d+)")
+_INPUT_INDEX = re.compile(r"(?:in#|[vas]ist#|[Ii]nput #|input file #)(\d+)")
 
 
 def name_the_segment(error: RenderError, graph: FilterGraph) -> RenderError:
