@@ -186,7 +186,7 @@ def realistic_timeline(k: float, w: int, h: int) -> Timeline:
                     f"[{label}b]scale={size}:force_original_aspect_ratio=decrease,setsar=1[{label}fg];"
                     f"[{label}bg][{label}fg]overlay=(W-w)/2:(H-h)/2")  # fmt: skip
 
-        n0, n1, n2, n3, n4 = frames
+        n0, n1, _clip, n3, n4 = frames
         clip_s = lengths[2] / 1000
         offsets, total = [], lengths[0] / 1000
         for value in lengths[1:]:
