@@ -3,15 +3,17 @@
 Video, per part (every branch ends in the same size, frame rate, ``yuv420p`` and time base 1/fps):
 
 * a picture (image or ``color`` item) is framed **once**, as a single still at the size its
-  motion needs, and repeated with ``loop``; the motion is then cheap per-frame work: a zoom is a
-  ``scale`` of that still (``eval=frame``, 4 px steps so crops stay on chroma) followed by a
-  centre ``crop``, a pan or drift is a moving ``crop`` alone (no pixel is copied). The blurred
-  letterbox of ``fit`` mode is therefore computed once per picture, not per frame;
-* a clip is seeked on input and read only as far as its segment needs (``d × sp``), sped with
-  ``setpts`` (sound: ``atempo``, pitch kept), then framed per frame; its blurred letterbox is a
-  box blur at an eighth of the size, scaled back up (about a tenth of a full-size blur);
+  motion needs, and repeated with ``loop``; the motion is then cheap per-frame work. A zoom goes
+  by levels 4 px apart (crops stay on yuv420p's chroma grid): only the first frame of each level
+  is scaled and centre-cropped, ``fps`` repeats it. A pan or drift is a moving ``crop`` alone (no
+  pixel is copied). The blurred letterbox of ``fit`` mode is thus computed once per picture;
+* a clip is seeked on input and read only as far as its segment needs (``d × sp``), cut to its
+  frames, sped with ``setpts`` (sound: ``atempo``, pitch kept), then framed per frame; its blurred
+  letterbox is a box blur at an eighth of the size, scaled back up (a tenth of a full-size blur);
 * an animated picture plays as a clip, looped (``-stream_loop -1``);
-* parts are joined by ``xfade`` where the plan overlaps them and ``concat`` where it butts them.
+* parts are split into head, body and tail, and one ``concat`` lays bodies and crossfades end to
+  end; a crossfade is the incoming head with an alpha ramp laid over the outgoing tail, in yuv420p
+  (``xfade`` would turn the whole stream into yuv444p: three times the work).
 
 Then texts (``drawtext``, text from a file so nothing needs escaping, font from ``local.fonts``),
 the draft's fades from/to black, and the sound: clip audio and music (gain, fades, ducking under
@@ -19,9 +21,9 @@ clips with sound as a gain envelope) mixed by ``amix normalize=0`` to one stereo
 
 A **window** is one frame ``f`` of the same video for ``render_frames``: only the parts showing at
 ``f`` get an input, each chain starts at its local frame (motion expressions are offset by it, a
-clip is seeked there), a crossfade is the same ``xfade`` with a negative offset (so its progress is
-the full render's), and the frame gets the timeline's timestamp so that texts and fades are the
-very same filters with the same ``enable`` times.
+clip is seeked there), a crossfade is the same filters from its frame ``f - start`` on, and the
+frame gets the timeline's timestamp so that texts and fades are the very same filters with the
+same ``enable`` times.
 """
 
 from __future__ import annotations
@@ -79,11 +81,11 @@ def title_layout(text: str, width: int, height: int, size: int | None = None) ->
         per_line = max(1, int(width * 0.88 / (size * em_per_char)))
         lines: list[str] = []
         for paragraph in text.splitlines() or [""]:
-            if em_per_char == 1.0 and " " not in paragraph.strip():
-                lines.extend(paragraph[i : i + per_line] for i in range(0, len(paragraph), per_line))
-                lines = lines or [""]
+            if em_per_char == 1.0 and " " not in paragraph.strip():  # CJK breaks between any two glyphs
+                chunks = [paragraph[i : i + per_line] for i in range(0, len(paragraph), per_line)]
             else:
-                lines.extend(textwrap.wrap(paragraph, per_line) or [""])
+                chunks = textwrap.wrap(paragraph, per_line)
+            lines.extend(chunks or [""])
         fits = max(len(line) for line in lines) <= per_line and len(lines) <= 4
         if fixed or fits or size <= floor:
             return "\n".join(lines), size
@@ -178,7 +180,7 @@ class _Builder:
             }[part.motion]
         self.chains.append(
             # One frame more than needed, cut after fps: fps drops a stream's last frame when nothing
-            # says how long it lasts, and it sets the link's frame rate that xfade checks.
+            # says how long it lasts, and it sets the frame rate that concat checks.
             f"{still},loop=loop={count}:size=1,setpts=N/{fps}/TB,fps={fps},trim=end_frame={count},"
             f"{motion + ',' if motion else ''}"
             f"{self.normalise}[{label}]"
@@ -310,8 +312,8 @@ class _Builder:
     def texts_and_fades(self, current: str, frame: int | None) -> str:
         plan = self.plan
         for index, text in enumerate(plan.texts):
-            if frame is not None and not text.start_s <= frame / plan.fps < text.end_s:
-                continue
+            if frame is not None and not text.start_s <= frame / plan.fps <= _last_moment(text, plan.fps):
+                continue  # the window draws only the texts its frame shows, by drawtext's own rule
             out = f"t{index}"
             self.chains.append(f"[{current}]{self.drawtext(index, text)}[{out}]")
             current = out
@@ -335,7 +337,7 @@ class _Builder:
             font = self.default_font
         margin = round(h * 0.08)
         y = {"top": f"{margin}", "center": "(h-text_h)/2", "bottom": f"h-text_h-{round(h * 0.1)}"}[text.position]
-        enable = f"between(t,{seconds(text.start_s)},{seconds(max(text.start_s, text.end_s - 0.5 / fps))})"
+        enable = f"between(t,{seconds(text.start_s)},{seconds(_last_moment(text, fps))})"
         return (
             f"drawtext=fontfile={escape_value(str(font))}:"
             f"textfile={escape_value(str(self.work_dir / name))}:expansion=none:text_align=C:"
@@ -403,6 +405,11 @@ class _Builder:
 
     def result(self) -> FilterGraph:
         return FilterGraph(self.input_args, ";\n".join(self.chains) + "\n", self.text_files, self.input_labels)
+
+
+def _last_moment(text: TextPart, fps: int) -> float:
+    """Until when a text shows: half a frame before its end, so that the frame at its end has none."""
+    return max(text.start_s, text.end_s - 0.5 / fps)
 
 
 def _zoom(motion: str, w: int, h: int, steps_w: int, steps_h: int, first: int, count: int, last: int, fps: int) -> str:
