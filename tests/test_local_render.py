@@ -323,6 +323,11 @@ def test_plan_turns_overlaps_into_crossfades_and_gaps_into_black(
         ("image", 174, 36, 6),
     ]
     assert plan.total_frames == 210
+    # a draft shorter than its pictures: cut, and a part that would end inside its crossfade is left out
+    draft["d"] = 2100
+    plan = plan_from_draft(draft, resolve)
+    assert [(p.kind, p.start_frame, p.frames, p.overlap) for p in plan.video] == [("image", 0, 63, 0)]
+    draft["d"] = 7000
     # m.xf = 0: overlaps are cuts
     draft["m"]["xf"] = 0
     plan = plan_from_draft(draft, resolve)

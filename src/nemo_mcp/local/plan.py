@@ -255,6 +255,9 @@ def plan_from_draft(draft: Mapping[str, Any], resolve: Resolver, fps: int = FPS)
     plan.total_frames = total
     # Cut what runs past the end; a timeline longer than its pictures ends on black.
     plan.video = [part for part in plan.video if part.start_frame < total]
+    # A part cut inside its crossfade has nothing of its own left: the one before it ends the video.
+    while plan.video and plan.video[-1].overlap and total - plan.video[-1].start_frame <= plan.video[-1].overlap:
+        plan.video.pop()
     for part in plan.video:
         part.frames = min(part.frames, total - part.start_frame)
     covered = plan.video[-1].end_frame if plan.video else 0
