@@ -205,6 +205,8 @@ class _Builder:
         sp = part.speed
         part_s = count / fps
         offset_s = first / fps * sp
+        # Read two frames more than needed (decoding a 1080p clip is most of its cost): fps needs to
+        # see past the last frame to emit it.
         if part.animated:
             # Looped from its first frame; the window skips to its frame after the frame-rate change.
             k = self.add_input(
@@ -214,7 +216,7 @@ class _Builder:
         else:
             start_s = part.source_start_s + offset_s
             k = self.add_input(
-                part.label, "-ss", seconds(start_s), "-t", seconds(part_s * sp + 0.5), "-i", str(part.path)
+                part.label, "-ss", seconds(start_s), "-t", seconds((count + 2) / fps * sp), "-i", str(part.path)
             )
             skip = ""
         speed = f"setpts=(PTS-STARTPTS)/{sp:g}" if sp != 1 else "setpts=PTS-STARTPTS"
