@@ -303,7 +303,8 @@ async def render_frames(
 ) -> list[Frame]:
     """JPEG frames of ``draft`` at ``times_s`` (seconds; clamped to the timeline), each at most 60 KB.
 
-    ``long_side``: the frames' longer side in pixels (at most 1080), the other one in proportion.
+    ``long_side``: the frames' longer side in pixels (at most 1080, and never more than the canvas),
+    the other one in proportion.
 
     Each frame is a one-frame window of the export's own filter graph (graph.py), rendered at the
     canvas size and scaled down to ``long_side``; frames render in parallel, one ffmpeg per core.
@@ -311,11 +312,12 @@ async def render_frames(
     """
     plan = await prepare_plan(draft, resolve, fps)
     exe = ffmpeg or ffmpeg_exe()
-    size = frame_size(plan.width, plan.height, min(long_side, MAX_LONG_SIDE))
+    size = frame_size(plan.width, plan.height, min(long_side, MAX_LONG_SIDE, max(plan.width, plan.height)))
     frames: list[Frame | None] = [None] * len(times_s)
     limiter = anyio.CapacityLimiter(max(1, os.cpu_count() or 1))
 
     async def one(index: int, time_s: float, work: Path) -> None:
+        time_s = time_s if math.isfinite(time_s) else 0.0
         frame = max(0, min(plan.total_frames - 1, round(max(0.0, time_s) * plan.fps)))
         graph = build_graph(plan, work_dir=work, default_font=font_file, window=frame, window_size=size)
         graph_file = _write_graph(graph, work)
