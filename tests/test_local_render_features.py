@@ -393,3 +393,13 @@ async def test_frames_stay_small_at_any_size(resolve: Any) -> None:
     assert (frames[0].width, frames[0].height) == (608, 1080)
     assert len(frames[0].jpeg) <= MAX_FRAME_BYTES
     decode_image(frames[0].jpeg, 608, 1080)
+
+
+async def test_frames_of_odd_times_and_a_small_canvas(resolve: Any) -> None:
+    draft = draft_of([{"id": "c1", "st": 0, "d": 1000, "k": "color", "c": "#336699"}], width=120, height=90)
+    assert await render_frames(draft, [], resolve) == []
+    frames = await render_frames(draft, [float("nan"), -5, 0.5, 1e9], resolve)
+    assert [f.time_s for f in frames] == [0.0, 0.0, 0.5, pytest.approx(29 / 30)]
+    assert {(f.width, f.height) for f in frames} == {(120, 90)}  # never larger than the canvas
+    assert decode_image(frames[0].jpeg, 120, 90).pixel(60, 45) == pytest.approx((0x33, 0x66, 0x99), abs=6)
+    assert frame_size(1920, 1080, 360) == (360, 202) and frame_size(1080, 1080, 360) == (360, 360)
