@@ -30,6 +30,7 @@ Fit = Literal["fill", "fit"]
 Motion = Literal["none", "zoom_in", "zoom_out", "pan_left", "pan_right", "drift"]
 Position = Literal["top", "center", "bottom"]
 
+# pan_left: the frame travels left across the picture (which slides right); pan_right the other way.
 _MOTIONS: dict[str, Motion] = {
     "none": "none",
     "static": "none",
@@ -45,10 +46,21 @@ _MOTIONS: dict[str, Motion] = {
     "pan_right": "pan_right",
     "drift": "drift",
 }
-_FITS: dict[str, Fit] = {"fill": "fill", "cover": "fill", "crop": "fill", "fit": "fit", "contain": "fit"}
-_FITS["letterbox"] = "fit"
-_POSITIONS: dict[str, Position] = {"top": "top", "center": "center", "centre": "center", "middle": "center"}
-_POSITIONS["bottom"] = "bottom"
+_FITS: dict[str, Fit] = {
+    "fill": "fill",
+    "cover": "fill",
+    "crop": "fill",
+    "fit": "fit",
+    "contain": "fit",
+    "letterbox": "fit",
+}
+_POSITIONS: dict[str, Position] = {
+    "top": "top",
+    "center": "center",
+    "centre": "center",
+    "middle": "center",
+    "bottom": "bottom",
+}
 _HEX = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
 
 
