@@ -240,7 +240,7 @@ class FfmpegRenderer:
 # Shared by the export and the frames.
 
 _FAILED_PREFIX = "ffmpeg could not render the video: "
-# ffmpeg's filter threads: slice threading of scale, overlay, xfade, crop…; x264 threads itself.
+# ffmpeg's filter threads (slice threading of overlay, fade, boxblur…); x264 and decoders thread themselves.
 THREADS = max(1, min(os.cpu_count() or 1, 4))
 
 
