@@ -19,6 +19,7 @@ import anyio
 
 from nemo_mcp.draft import keys, media
 from nemo_mcp.errors import NemoError, RenderFailed
+from nemo_mcp.local.fonts import find_font
 from nemo_mcp.local.probe import MediaInfo, probe_cached
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 1080, 1920
@@ -379,7 +380,8 @@ def _lay_out(plan: RenderPlan, items: list[tuple[VideoPart, int]], crossfades: b
 
 
 async def prepare_plan(draft: Mapping[str, Any], resolve: Resolver, fps: int = FPS) -> RenderPlan:
-    """``plan_from_draft`` with every file probed (in parallel) and ``attach_media`` done."""
+    """``plan_from_draft`` with every file probed (in parallel), ``attach_media`` done and the
+    texts' fonts looked up (``find_font`` remembers them for the graph)."""
     plan = plan_from_draft(draft, resolve, fps)
     labelled = {part.path: part.label for part in plan.video if part.path is not None}
     labelled |= {part.path: part.label for part in plan.music if part.path not in labelled}
@@ -392,9 +394,14 @@ async def prepare_plan(draft: Mapping[str, Any], resolve: Resolver, fps: int = F
         except NemoError as exc:
             failures.append(RenderError(f"The timeline's {label} cannot be rendered: {exc}"))
 
+    def find_fonts() -> None:  # fontconfig runs a program: out of the event loop, once per text
+        for text in plan.texts:
+            find_font(text.text)
+
     async with anyio.create_task_group() as tg:
         for path, label in labelled.items():
             tg.start_soon(probe_one, path, label)
+        tg.start_soon(anyio.to_thread.run_sync, find_fonts)
     if failures:
         raise failures[0]
     attach_media(plan, infos)
