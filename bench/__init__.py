@@ -9,5 +9,6 @@ runs) and prints one table: measure, baseline, ours, ratio or added time, target
 Modules: ``common`` (processes, /proc, statistics, the table), ``emulator_proc`` (the emulator
 process with a recorder of streamed event times and a small control API), ``latency``
 (get_credits, SSE → progress, cold start, concurrent calls), ``transfer`` (200 MB upload and
-download against curl) and ``render_row`` (runs ``bench/render.py``, which has its own owner).
+download against curl) and ``render_row`` (runs ``bench/render.py``: the renderer against a
+hand-written ffmpeg command, and render_frames).
 """

@@ -65,9 +65,10 @@ async def _run_all(
     await run("concurrency", latency.concurrency_row)
     if not skip_render and wanted("render"):
         started = time.perf_counter()
-        row = await anyio.to_thread.run_sync(render_row.render_row, sizes)
-        print(f"  render: {row.verdict} ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
-        rows.append(row)
+        render_rows = await anyio.to_thread.run_sync(render_row.render_rows, sizes)
+        verdicts = ", ".join(row.verdict for row in render_rows)
+        print(f"  render: {verdicts} ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
+        rows += render_rows
     return rows
 
 

@@ -26,8 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.editor_project import Session, claims_change, editor_for, upload_records
 
-from nemo_mcp.local.editor import LocalEditor, default_find_font
+from nemo_mcp.local.editor import LocalEditor
 from nemo_mcp.local.editor.phrases import TABLE
+from nemo_mcp.local.fonts import find_font as installed_font
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "editor-corpus.json").read_text(encoding="utf-8"))
 CASES: list[dict[str, Any]] = CORPUS["cases"]
@@ -244,7 +245,7 @@ async def test_corpus_through_the_mcp_tools(media: dict[str, Path], tmp_path: Pa
     from nemo_mcp.config import load_settings
     from nemo_mcp.server import build_server
 
-    find_font = default_find_font()
+    find_font = installed_font
     env = {
         **os.environ,
         "NEMO_BACKEND": "local",

@@ -5,34 +5,25 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from tests.renderkit import BASE, Picture, Streams, draft_of, ff, frame_at, level_db, seg
 
 from nemo_mcp.local.editor import EditRequest, LocalEditor
-from nemo_mcp.local.probe import ffmpeg_exe, parse_banner
 from nemo_mcp.local.render import (
     FONT_FILE,
     FfmpegRenderer,
     RenderError,
     escape_value,
-    font_for,
     plan_from_draft,
     summarize_stderr,
 )
 
 pytestmark = pytest.mark.slow
-BASE = "http://127.0.0.1:9/m/"
-
-
-def ff(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", *args], capture_output=True, check=False, timeout=60
-    )
 
 
 @pytest.fixture(scope="module")
@@ -66,66 +57,12 @@ def resolve(media: dict[str, Path]) -> Callable[[str], Path | None]:
     return resolve
 
 
-def seg(sid: str, name: str, st: int, d: int, **extra: Any) -> dict[str, Any]:
-    kind = {"png": "image", "mp4": "video", "wav": "audio"}[name.rsplit(".", 1)[-1]]
-    return {"id": sid, "st": st, "d": d, "n": name, "k": kind, "src": BASE + name, **extra}
-
-
-def draft_of(video: list[dict[str, Any]], music: list[dict[str, Any]] = (), titles: list[dict[str, Any]] = (),
-             width: int = 360, height: int = 640) -> dict[str, Any]:  # fmt: skip
-    tracks = [{"tt": 0, "sg": video}, {"tt": 1, "sg": list(music)}, {"tt": 7, "sg": list(titles)}]
-    end = max((s["st"] + s["d"] for s in video), default=0)
-    return {"t": tracks, "d": end, "m": {"title": "t", "width": width, "height": height}}
-
-
-class Streams:
-    def __init__(self, path: Path) -> None:
-        banner = ff("-i", str(path)).stderr.decode("utf-8", "replace")
-        self.info = parse_banner(banner)
-        video = re.search(r"Stream #\d+:\d+.*?: Video: (\w+).*?, (\w+)\(", banner)
-        audio = re.search(r"Stream #\d+:\d+.*?: Audio: (\w+)", banner)
-        self.video_codec: str | None = video.group(1) if video else None
-        self.pix_fmt: str | None = video.group(2) if video else None
-        self.audio_codec = audio.group(1) if audio else None
-        self.is_mp4 = "mov,mp4" in banner
-
-
 def files_in(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def frame_at(path: Path, t: float, width: int, height: int) -> bytes:
-    done = ff(
-        "-v",
-        "error",
-        "-ss",
-        f"{t}",
-        "-i",
-        str(path),
-        "-frames:v",
-        "1",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-",
-    )
-    assert done.returncode == 0, done.stderr
-    assert len(done.stdout) == width * height * 3
-    return done.stdout
-
-
-def bright_pixels_in_middle_band(rgb: bytes, width: int, height: int) -> int:
-    top, bottom = int(height * 0.4), int(height * 0.6)
-    band = rgb[top * width * 3 : bottom * width * 3]
-    return sum(1 for i in range(0, len(band), 3) if band[i] > 200 and band[i + 1] > 200 and band[i + 2] > 200)
-
-
-def mean_volume_db(path: Path) -> float:
-    done = ff("-i", str(path), "-af", "volumedetect", "-f", "null", "-")
-    match = re.search(r"mean_volume: (-?[\d.]+) dB", done.stderr.decode())
-    assert match, done.stderr
-    return float(match.group(1))
+def bright_pixels_in_middle_band(picture: Picture) -> int:
+    return picture.count(0.4, 0.6, lambda r, g, b: min(r, g, b) > 200)
 
 
 async def render(renderer: FfmpegRenderer, draft: dict[str, Any], out: Path) -> list[float]:
@@ -154,8 +91,8 @@ async def test_render_matches_the_draft_with_title_crossfade_music_and_progress(
     assert (streams.video_codec, streams.pix_fmt) == ("h264", "yuv420p")
     assert streams.audio_codec == "aac"
     # the title shows over the dark image during its segment and is gone after it
-    assert bright_pixels_in_middle_band(frame_at(out, 0.7, 360, 640), 360, 640) > 300
-    assert bright_pixels_in_middle_band(frame_at(out, 2.0, 360, 640), 360, 640) == 0
+    assert bright_pixels_in_middle_band(frame_at(out, 0.7, 360, 640)) > 300
+    assert bright_pixels_in_middle_band(frame_at(out, 2.0, 360, 640)) == 0
     # progress rises and ends at 100
     assert progress[-1] == 100.0
     assert progress == sorted(progress) and len(set(progress)) >= 2
@@ -184,7 +121,7 @@ async def test_music_level_follows_the_volume(resolve: Callable[[str], Path | No
         out = tmp_path / f"music-{volume}.mp4"
         await render(FfmpegRenderer(resolve), draft, out)
         assert Streams(out).info.duration_s == pytest.approx(2.0, abs=0.05)
-        levels[volume] = mean_volume_db(out)
+        levels[volume] = level_db(out)
     assert levels[1.0] - levels[0.25] == pytest.approx(12.04, abs=0.6)  # 20*log10(4)
 
 
@@ -207,7 +144,7 @@ async def test_butted_segments_and_gaps_keep_the_timeline_length(
     assert streams.info.duration_s == pytest.approx(4.5, abs=0.05)
     assert (streams.info.width, streams.info.height) == (64, 96)
     gap = frame_at(out, 0.75, 64, 96)
-    assert max(gap) < 40  # black between the first two segments
+    assert max(gap.rgb) < 40  # black between the first two segments
 
 
 @pytest.mark.anyio
@@ -368,17 +305,29 @@ def test_plan_turns_overlaps_into_crossfades_and_gaps_into_black(
 ) -> None:
     draft = draft_of([
         seg("v1", "dark.png", 0, 3000),
-        seg("v2", "clip.mp4", 2000, 2000),  # 1 s overlap
+        seg("v2", "clip.mp4", 2000, 2000),  # 1 s overlap, more than a quarter of v2
         seg("v3", "pattern.png", 5000, 1000),  # 1 s gap before it
+        seg("v4", "dark.png", 5800, 1200),  # 0.2 s overlap
     ])  # fmt: skip
     plan = plan_from_draft(draft, resolve)
+    # v2 starts where the draft says; the crossfade is a quarter of v2 (15 frames) and v1 ends with it.
     assert [(p.kind, p.start_frame, p.frames, p.overlap) for p in plan.video] == [
-        ("image", 0, 90, 0),
-        ("video", 60, 60, 30),
+        ("image", 0, 75, 0),
+        ("video", 60, 60, 15),
         ("blank", 120, 30, 0),
         ("image", 150, 30, 0),
+        ("image", 174, 36, 6),
     ]
-    assert plan.total_frames == 180
+    assert plan.total_frames == 210
+    # a draft shorter than its pictures: cut, and a part that would end inside its crossfade is left out
+    draft["d"] = 2100
+    plan = plan_from_draft(draft, resolve)
+    assert [(p.kind, p.start_frame, p.frames, p.overlap) for p in plan.video] == [("image", 0, 63, 0)]
+    draft["d"] = 7000
+    # m.xf = 0: overlaps are cuts
+    draft["m"]["xf"] = 0
+    plan = plan_from_draft(draft, resolve)
+    assert [(p.start_frame, p.frames, p.overlap) for p in plan.video][:2] == [(0, 60, 0), (60, 60, 0)]
 
 
 def test_filter_values_are_escaped_for_both_levels() -> None:
@@ -397,16 +346,7 @@ async def test_font_path_with_filter_syntax_characters(resolve: Callable[[str], 
     draft = draft_of([seg("v1", "dark.png", 0, 1000)], titles=[{"id": "x1", "st": 0, "d": 1000, "tx": "Hi"}])
     out = tmp_path / "odd.mp4"
     await FfmpegRenderer(resolve, font_file=font).render(draft, out, lambda _p: None)
-    assert bright_pixels_in_middle_band(frame_at(out, 0.5, 360, 640), 360, 640) > 100
-
-
-def test_cjk_titles_use_a_system_cjk_font_when_there_is_one(tmp_path: Path) -> None:
-    cjk = tmp_path / "cjk.ttc"
-    cjk.write_bytes(b"font")
-    candidates = [str(tmp_path / "missing.ttc"), str(cjk)]
-    assert font_for("你好", FONT_FILE, candidates) == cjk
-    assert font_for("Hello", FONT_FILE, candidates) == FONT_FILE
-    assert font_for("你好", FONT_FILE, [str(tmp_path / "missing.ttc")]) == FONT_FILE
+    assert bright_pixels_in_middle_band(frame_at(out, 0.5, 360, 640)) > 100
 
 
 def test_stderr_summary_keeps_the_last_meaningful_lines() -> None:

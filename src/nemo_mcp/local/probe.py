@@ -7,6 +7,8 @@ because no output is named; that is expected).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 import logging
 import os
@@ -32,6 +34,9 @@ class MediaInfo:
     height: int | None
     has_audio: bool
     has_video: bool
+    # An animated picture (GIF, APNG, animated WebP): it plays like a clip, looped to its segment.
+    animated: bool = False
+    video_codec: str | None = None
 
 
 def ffmpeg_exe() -> str:
@@ -74,6 +79,7 @@ def parse_banner(stderr: str) -> MediaInfo:
         duration = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
     width = height = None
     has_audio = has_video = False
+    codec: str | None = None
     for kind, details in _STREAM.findall(stderr):
         if kind == "Audio":
             has_audio = True
@@ -82,6 +88,7 @@ def parse_banner(stderr: str) -> MediaInfo:
         if "(attached pic)" in details:
             continue
         has_video = True
+        codec = codec or details.split(",", 1)[0].split()[0].strip() or None
         if width is None and (size := _SIZE.search(details)):
             width, height = int(size.group(1)), int(size.group(2))
     # Phone videos store portrait as landscape plus a rotation; ffmpeg rotates on decode, so report
@@ -89,7 +96,7 @@ def parse_banner(stderr: str) -> MediaInfo:
     rotation = _ROTATION.search(stderr)
     if width is not None and rotation and round(abs(float(rotation.group(1)))) % 180 == 90:
         width, height = height, width
-    return MediaInfo(duration, width, height, has_audio, has_video)
+    return MediaInfo(duration, width, height, has_audio, has_video, video_codec=codec)
 
 
 def probe(path: Path) -> MediaInfo:
@@ -111,7 +118,44 @@ def probe(path: Path) -> MediaInfo:
         reason = _last_line(stderr) or "no audio or video stream found"
         log.debug("probe of %s failed: %s", path, stderr)
         raise UnsupportedFile(f"{path.name!r} is not a media file ffmpeg can read ({reason}).")
+    if info.video_codec in ANIMATABLE_CODECS and _has_two_frames(path):
+        info = dataclasses.replace(info, animated=True)
     return info
+
+
+# Picture formats that may hold an animation; the banner does not say whether one does.
+ANIMATABLE_CODECS = frozenset({"gif", "apng", "webp", "webp_anim"})
+
+
+def _has_two_frames(path: Path) -> bool:
+    """Whether the file's picture has a second frame (copied, not decoded: cheap)."""
+    try:
+        done = subprocess.run(
+            [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0", "-c", "copy",
+             "-frames:v", "2", "-f", "framecrc", "-"],
+            capture_output=True,
+            timeout=PROBE_TIMEOUT_S,
+            check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return False
+    packets = [line for line in done.stdout.decode("ascii", "replace").splitlines() if line and line[0] != "#"]
+    return len(packets) >= 2
+
+
+def probe_cached(path: Path) -> MediaInfo:
+    """``probe``, remembered while the file keeps its size and modification time."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return probe(path)  # says what is wrong with it
+    return _probe_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=512)
+def _probe_version(path: Path, mtime_ns: int, size: int) -> MediaInfo:
+    del mtime_ns, size  # the cache key
+    return probe(path)
 
 
 def _last_line(stderr: str) -> str:

@@ -14,7 +14,7 @@ One idea per module, in the order an instruction meets them:
 """
 
 from nemo_mcp.apiserver.editor import EditRequest, EditResult
-from nemo_mcp.local.editor.editor import LocalEditor, default_find_font
+from nemo_mcp.local.editor.editor import LocalEditor
 from nemo_mcp.local.editor.parse import Parsed, parse_instruction
 
-__all__ = ["EditRequest", "EditResult", "LocalEditor", "Parsed", "default_find_font", "parse_instruction"]
+__all__ = ["EditRequest", "EditResult", "LocalEditor", "Parsed", "parse_instruction"]

@@ -10,9 +10,7 @@ changed, the original draft comes back untouched with no tool name and no argume
 from __future__ import annotations
 
 import copy
-import importlib
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any, Final
 
 from nemo_mcp.apiserver.editor import EditRequest, EditResult
 from nemo_mcp.draft import keys, parse_draft, summarize
+from nemo_mcp.local import fonts
 from nemo_mcp.local.editor.media import Media, ProbeCache, Resolver, upload_name
 from nemo_mcp.local.editor.ops import OPERATIONS, Env, Outcome
 from nemo_mcp.local.editor.parse import parse_instruction
@@ -37,26 +36,6 @@ FontFinder = Callable[[str], Path | None]
 # Operations whose effect is the whole timeline's shape, reported as the cloud's multitrack edit.
 _MULTITRACK: Final = frozenset({"build", "photo_length", "total_length"})
 _TEXT_REMOVERS: Final = frozenset({"remove_text", "clear"})
-_CJK = re.compile(r"[\u2e80-\u2fff\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-
-
-def default_find_font() -> FontFinder:
-    """The renderer's font lookup, ``nemo_mcp.local.fonts.find_font``.
-
-    Until the renderer's branch lands it is not there; then the packaged font (Latin, Greek,
-    Cyrillic) is assumed, and CJK text needs one of the system fonts the renderer looks for.
-    """
-    found = getattr(importlib.import_module("nemo_mcp.local.fonts"), "find_font", None)
-    if callable(found):
-        return found  # type: ignore[no-any-return]
-    from nemo_mcp.local.render import CJK_FONT_CANDIDATES, FONT_FILE
-
-    def find_font(text: str) -> Path | None:
-        if not _CJK.search(text):
-            return FONT_FILE
-        return next((Path(c) for c in CJK_FONT_CANDIDATES if Path(c).is_file()), None)
-
-    return find_font
 
 
 @dataclass
@@ -110,7 +89,7 @@ class LocalEditor:
     ) -> None:
         self._resolve = resolve
         self._probes = ProbeCache(probe_media)
-        self._find_font = find_font or default_find_font()
+        self._find_font = find_font or fonts.find_font
 
     def edit(self, request: EditRequest) -> EditResult:
         """Apply the instruction to a copy of the draft. Blocks (it may probe media): run it in a thread."""
