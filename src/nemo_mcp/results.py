@@ -363,6 +363,33 @@ class ExportResult(Result):
         return f"The video is rendered: {self.url}"
 
 
+class FrameShown(BaseModel):
+    time_s: float = Field(description="The moment of the video the frame shows, in seconds.")
+    width: int
+    height: int
+
+
+class FramesResult(Result):
+    session_id: str
+    source: Literal["export", "draft", "none"] = Field(
+        description="'export': frames of the saved MP4 of this very timeline; 'draft': rendered from the "
+        "timeline (offline); 'none': no frames (the cloud shows frames of an export only)."
+    )
+    frames: list[FrameShown] = Field(default_factory=list, description="One per image, in the same order.")
+    truncated: Truncated = False
+
+    def text(self) -> str:
+        if not self.frames:
+            return (
+                "There is no export of the timeline as it is now, and the cloud editor shows frames only of an "
+                "export. Export it first (exports are free), then ask for frames again."
+            )
+        where = "the exported video" if self.source == "export" else "the timeline, rendered as the export would"
+        times = ", ".join(f"{f.time_s:g} s" for f in self.frames)
+        size = f"{self.frames[0].width}x{self.frames[0].height}"
+        return f"{len(self.frames)} frame(s) of {where}, at {times} ({size} JPEG each)."
+
+
 JobOutput = InstructionResult | ExportResult | UploadResult
 
 

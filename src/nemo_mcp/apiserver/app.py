@@ -13,6 +13,7 @@ render submit/status/cancel/download, ``/media/<session>/<name>`` and ``/renders
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import mimetypes
@@ -44,7 +45,7 @@ from nemo_mcp.apiserver.answers import (
 )
 from nemo_mcp.apiserver.capabilities import Signer
 from nemo_mcp.apiserver.editor import Editor
-from nemo_mcp.apiserver.renders import FLUSH_SECONDS, Renderer, Renders, RenderView
+from nemo_mcp.apiserver.renders import FLUSH_SECONDS, MAX_STILLS, Renderer, Renders, RenderView, StillRenderer
 from nemo_mcp.apiserver.store import SessionRecord, Store
 from nemo_mcp.apiserver.tasks import Background
 from nemo_mcp.apiserver.turns import EventStream, SessionLocks, Turn, TurnOptions
@@ -122,6 +123,7 @@ class ApiServer:
             Route("/api/upload-video/nemo_agent/me/{sid}", self.upload, methods=["POST"]),
             Route("/run_sse", self.run_sse, methods=["POST"]),
             Route("/api/render/proxy/lambda", self.submit_render, methods=["POST"]),
+            Route("/api/stills/{sid}", self.stills, methods=["POST"]),
             Route("/api/render/proxy/lambda/{rid}", self.render_status, methods=["GET"]),
             Route("/api/render/proxy/lambda/{rid}/cancel", self.cancel_render, methods=["POST"]),
             Route("/api/render/proxy/{rid}/download", self.download, methods=["GET"]),
@@ -356,6 +358,32 @@ class ApiServer:
         # The client's own "id" is not used: ids are ours, random, so that none can be guessed.
         render = await self.renders.submit(_account(request), str(body.get("sessionId", "")), draft)
         return json_response({"success": True, "data": {"id": render.id, "status": "pending", "progress": 0}})
+
+    async def stills(self, request: Request) -> Response:
+        """Frames of a session's draft without an export: ours, not the cloud's (offline only)."""
+        renderer = self.renders.renderer
+        if not isinstance(renderer, StillRenderer):
+            return http_error(404, "This server cannot show frames without an export")
+        snapshot = await anyio.to_thread.run_sync(self.store.snapshot, request.path_params["sid"])
+        if snapshot is None or snapshot.session.account != _account(request):
+            return session_not_found()
+        try:
+            body = json.loads(await request.body())
+            times = [float(t) for t in body["times_s"]][:MAX_STILLS]
+            long_side = int(body.get("long_side", 360))
+        except (ValueError, TypeError, KeyError):
+            return http_error(400, 'Expected JSON {"times_s": [seconds, ...], "long_side": pixels}')
+        if not has_segments(snapshot.session.draft):
+            return http_error(400, "The timeline is empty")
+        try:
+            stills = await renderer.stills(snapshot.session.draft, times, long_side)
+        except Exception as exc:  # the renderer's own words: a missing file, an unreadable one
+            return http_error(400, str(exc))
+        frames = [
+            {"time_s": s.time_s, "width": s.width, "height": s.height, "jpeg": base64.b64encode(s.jpeg).decode()}
+            for s in stills
+        ]
+        return ok({"frames": frames})
 
     async def render_status(self, request: Request) -> Response:
         view = await self.renders.view(request.path_params["rid"], _account(request))

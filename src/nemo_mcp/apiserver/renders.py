@@ -18,10 +18,10 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import anyio
 
@@ -50,6 +50,32 @@ class Renderer(Protocol):
         exception's text. Cancellation (cancel endpoint, server stopping) arrives as the event
         loop's cancellation; no partial file may be left at ``out_path`` then.
         """
+        ...
+
+
+class Still(Protocol):
+    """One frame of a draft as a JPEG: what the export would show at ``time_s``."""
+
+    @property
+    def time_s(self) -> float: ...
+    @property
+    def jpeg(self) -> bytes: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+
+
+# Frames asked at once, at the most.
+MAX_STILLS = 8
+
+
+@runtime_checkable
+class StillRenderer(Protocol):
+    """A renderer that can also show single frames of a draft without exporting it (offline only)."""
+
+    async def stills(self, draft: dict[str, Any], times_s: list[float], long_side: int) -> Sequence[Still]:
+        """JPEG frames at ``times_s`` (clamped to the timeline), the longer side ``long_side`` px."""
         ...
 
 
@@ -131,7 +157,7 @@ class Renders:
         flush_seconds: float = FLUSH_SECONDS,
     ) -> None:
         self._store = store
-        self._renderer = renderer
+        self.renderer = renderer
         self.folder = Path(folder)
         self._background = background
         self._flush_seconds = flush_seconds
@@ -200,7 +226,7 @@ class Renders:
                 async with anyio.create_task_group() as flushing:
                     flushing.start_soon(self._flush, render)
                     try:
-                        await self._renderer.render(copy.deepcopy(render.draft), render.out_path, render.on_progress)
+                        await self.renderer.render(copy.deepcopy(render.draft), render.out_path, render.on_progress)
                         returned = True
                     except Exception as exc:
                         log.warning("render %s failed: %s", render.id, exc)

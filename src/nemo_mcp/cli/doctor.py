@@ -62,6 +62,12 @@ async def diagnose(settings: Settings) -> Diagnosis:
     if settings.backend == "local":
         checks.append(_ffmpeg_check())
     else:
+        # On the cloud ffmpeg only serves get_frames, so its absence is a warning, not a failure.
+        ffmpeg = _ffmpeg_check()
+        if ffmpeg.verdict == "fail":
+            detail = f"get_frames needs it: pip install 'nemo-mcp[local]' ({ffmpeg.detail})"
+            ffmpeg = Check(name="ffmpeg", verdict="warn", detail=detail)
+        checks.append(ffmpeg)
         checks.append(await _reachable(settings.api_base))
     if checks[-1].verdict == "fail":
         return Diagnosis(checks=checks)

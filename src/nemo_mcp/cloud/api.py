@@ -8,6 +8,8 @@ accept every documented variant and keep what they don't know.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import time
@@ -68,6 +70,11 @@ def render_cancel_path(render_id: str) -> str:
 
 def render_download_path(render_id: str) -> str:
     return f"/api/render/proxy/{quote(check_render_id(render_id))}/download"
+
+
+def stills_path(session_id: str) -> str:
+    """Frames of a project's draft without an export: the local backend's own endpoint."""
+    return f"/api/stills/{quote(check_session_id(session_id))}"
 
 
 def new_render_id() -> str:
@@ -346,6 +353,29 @@ def parse_render_status(body: Any, render_id: str) -> RenderStatus:
         error=error,
         size_bytes=int(size) if size is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class Still:
+    time_s: float
+    jpeg: bytes = field(repr=False)
+    width: int
+    height: int
+
+
+def parse_stills(data: dict[str, Any]) -> list[Still]:
+    frames = data.get("frames")
+    if not isinstance(frames, list):
+        raise ProtocolError("The local backend's frames answer held no frames.")
+    out = []
+    for item in frames:
+        try:
+            out.append(
+                Still(float(item["time_s"]), base64.b64decode(item["jpeg"]), int(item["width"]), int(item["height"]))
+            )
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            raise ProtocolError("The local backend sent a frame nemo-mcp could not read.") from None
+    return out
 
 
 def is_duplicate_id(error: NemoError) -> bool:

@@ -296,6 +296,18 @@ class NemoClient:
             return api.check_render_id(str(given))
         raise errors.ProtocolError("NemoVideo refused two render ids in a row as duplicates.")
 
+    async def stills(self, session_id: str, times_s: list[float], long_side: int) -> list[api.Still]:
+        """Frames of the project's draft as the export would show them (the local backend only)."""
+        payload = {"times_s": times_s, "long_side": long_side}
+        answer = await self._call(
+            "POST",
+            api.stills_path(session_id),
+            idempotent=True,  # shows, changes nothing
+            body=lambda: {"json": payload},
+            http_timeout=httpx.Timeout(60.0, connect=10.0),
+        )
+        return api.parse_stills(api.data_of(answer.body))
+
     async def render_status(self, render_id: str) -> api.RenderStatus:
         answer = await self._call("GET", api.render_status_path(render_id), idempotent=True)
         return api.parse_render_status(answer.body, render_id)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import math
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import anyio
@@ -36,6 +37,8 @@ from nemo_mcp.results import (
     CHANGED_PREFIX,
     CreditsResult,
     ExportResult,
+    FrameShown,
+    FramesResult,
     InstructionResult,
     SessionResult,
     StateResult,
@@ -376,6 +379,31 @@ class Workflow:
             "was not applied. It is safe to send the instruction again."
         )
 
+    # -- looking -----------------------------------------------------------------------------------
+
+    async def get_frames(self, session_id: str | None, times_s: list[float] | None = None, count: int = 4) -> Frames:
+        """Frames of the project as the video shows them: from the saved MP4 when it shows this very
+        timeline, else (offline) rendered from the timeline; on the cloud without one, none."""
+        wanted = check_frame_request(times_s, count)
+        sid = await self.resolve_session(session_id)
+        state = await self._replacing_lost_session(sid, lambda: self.client.state(sid))
+        if state.raw_draft is None or not draft.is_exportable(state.draft):
+            raise errors.NotExportable()
+        times = frame_times(wanted, draft.parse_draft(state.draft, state.canvas).duration_ms)
+        saved = await self.store.latest_export(sid)
+        if saved is not None and saved.draft_sha256 == draft_hash(state.raw_draft) and saved.path.is_file():
+            from nemo_mcp.local.render import video_stills
+
+            stills: Sequence[Still] = await video_stills(saved.path, times, FRAME_LONG_SIDE)
+            source: Literal["export", "draft", "none"] = "export"
+        elif self.offline:
+            stills = await self.client.stills(sid, times, FRAME_LONG_SIDE)
+            source = "draft"
+        else:
+            return Frames(FramesResult(session_id=sid, source="none"), [])
+        shown = [FrameShown(time_s=round(s.time_s, 3), width=s.width, height=s.height) for s in stills]
+        return Frames(FramesResult(session_id=sid, source=source, frames=shown), [s.jpeg for s in stills])
+
     # -- exporting ---------------------------------------------------------------------------------
 
     @staticmethod
@@ -551,6 +579,51 @@ def _video_name(state: SessionState) -> str:
     titles = [seg.text for track in parsed.tracks if track.type == "text" for seg in track.segments if seg.text]
     project = parsed.title or state.task_name
     return titles[0] if titles else project if project and project != "project" else "nemovideo"
+
+
+# Frames for a model to look at: small enough to be cheap, large enough to read a title.
+FRAME_LONG_SIDE = 360
+MAX_FRAMES = 8
+
+
+@dataclass(frozen=True)
+class Frames:
+    result: FramesResult
+    jpegs: list[bytes]  # one per frame of ``result``, in order
+
+
+class Still(Protocol):
+    """A JPEG frame, from the local backend's answer or from ffmpeg here."""
+
+    @property
+    def time_s(self) -> float: ...
+    @property
+    def jpeg(self) -> bytes: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+
+
+def check_frame_request(times_s: list[float] | None, count: int) -> list[float] | int:
+    """The asked times, or how many frames to spread over the video; refused when out of bounds."""
+    if times_s:
+        if len(times_s) > MAX_FRAMES:
+            raise InvalidInput(f"At most {MAX_FRAMES} frames at once; ask for fewer times.")
+        if any(not math.isfinite(t) or t < 0 for t in times_s):
+            raise InvalidInput("Frame times are seconds from the start of the video: numbers of 0 or more.")
+        return list(times_s)
+    if not 1 <= count <= MAX_FRAMES:
+        raise InvalidInput(f"`count` is how many frames to show, 1 to {MAX_FRAMES}.")
+    return count
+
+
+def frame_times(wanted: list[float] | int, duration_ms: int) -> list[float]:
+    """Seconds within the video: the asked ones (clamped, in order), or ``wanted`` spread evenly."""
+    end = max(duration_ms, 1) / 1000
+    if isinstance(wanted, int):
+        return [round((i + 0.5) * end / wanted, 3) for i in range(wanted)]
+    return [min(t, end) for t in wanted]
 
 
 def draft_hash(raw_draft: str) -> str:

@@ -36,6 +36,9 @@ nemo-mcp edits videos with the NemoVideo cloud editor. The workflow:
    comes as an outline; the resource nemo://sessions/<id>/timeline lists every segment, page by page.
 4. export_video: renders a 1080p MP4 and saves it on this computer (exports are free; instructions
    cost credits, see get_credits). Also returns a job_id while rendering.
+After an edit the user asked for something visual (a title, colours, framing, a new order), call
+get_frames and look at the images before telling the user it is done: they show the video as
+exported, so you can catch a title in the wrong place or a photo cropped badly.
 Omit session_id to work on the current project; new_session starts another one.
 Relay error messages to the user as they are: they say what to do next.
 """

@@ -7,6 +7,7 @@ patience with a job id when the work is not done; ``check_job`` waits again.
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 from pathlib import Path
@@ -26,6 +27,7 @@ from nemo_mcp.errors import OutOfCredits
 from nemo_mcp.results import (
     CreditsResult,
     ExportResult,
+    FramesResult,
     InstructionResult,
     JobResult,
     SessionResult,
@@ -200,6 +202,29 @@ async def export_video(
         job = call.jobs.start("export", sid, work)
     await call.attend(job)
     return call.answer(job)
+
+
+@tools.tool(title="Look at frames of the video", annotations=READ_ONLY)
+async def get_frames(
+    ctx: Context[Any, Any],
+    session_id: SessionArg = None,
+    times_s: Annotated[
+        list[float] | None,
+        Field(description="Moments to show, in seconds from the start (at most 8); omit to spread `count` evenly."),
+    ] = None,
+    count: Annotated[int, Field(description="How many frames to spread over the video when no times are given.")] = 4,
+) -> Annotated[types.CallToolResult, FramesResult]:
+    """Frames of the video as JPEG images, to check an edit by eye before the user does.
+
+    From the exported MP4 when it shows the timeline as it is now; offline, rendered straight from
+    the timeline. On the cloud without a current export there are none: export first (free).
+    """
+    frames = await Call(ctx).workflow.get_frames(session_id, times_s, count)
+    images = [
+        types.ImageContent(type="image", data=base64.b64encode(jpeg).decode(), mime_type="image/jpeg")
+        for jpeg in frames.jpegs
+    ]
+    return ok(frames.result, frames.result.text(), images)
 
 
 @tools.tool(title="Check a running job", annotations=OPEN_WORLD)
