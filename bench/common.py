@@ -44,7 +44,7 @@ class Sizes:
     def for_mode(cls, quick: bool) -> Sizes:
         if quick:
             return cls(True, 20, 5, 0.03, 20_000_000, 1, 3, 10, 2, 4000, 15)
-        return cls(False, 200, 30, 0.05, 200_000_000, 2, 7, 50, 3, 4000, 60)
+        return cls(False, 200, 30, 0.05, 200_000_000, 2, 15, 50, 3, 4000, 60)
 
 
 @dataclass

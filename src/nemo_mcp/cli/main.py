@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nemo_mcp import __version__
+from nemo_mcp.cli.logs import configure_logging
 
 if TYPE_CHECKING:
     from nemo_mcp.config import Settings
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "emulator":
         from nemo_mcp.testing import serve as serve_emulator
 
-        _configure_logging("INFO")
+        configure_logging("INFO")
         serve_emulator(args.emulator_port, args.data_dir, host=args.emulator_host)
         return 0
     from nemo_mcp.config import load_settings
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"nemo-mcp: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level, settings.token)
+    configure_logging(settings.log_level, settings.token)
     if args.command in (None, "serve"):
         return _serve(args, settings)
     return _human(args, settings)
@@ -245,20 +246,3 @@ def _human(args: argparse.Namespace, settings: Settings) -> int:
     if err:
         print(err, file=sys.stderr)
     return code
-
-
-def _configure_logging(level: str, token: str | None = None) -> None:
-    from nemo_mcp.cloud.auth import RedactingFilter
-
-    # stdout carries the MCP protocol on stdio: logs go to stderr only, tokens masked.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter((token,) if token else ()))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING)
-    logging.getLogger("nemo_mcp").setLevel(level)
-    # httpx logs every request at INFO, and uvicorn (the MCP server over HTTP, the offline backend) every
-    # answer and its own start and stop: useful only when debugging.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
-    logging.getLogger("uvicorn").setLevel(logging.INFO if level == "DEBUG" else logging.WARNING)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import time
@@ -385,6 +386,25 @@ def is_duplicate_id(error: NemoError) -> bool:
 # --- the draft, byte for byte -------------------------------------------------------------------
 
 _DRAFT_PATHS = (("data", "state", "draft"), ("state", "draft"), ("data", "draft"), ("draft",))
+
+
+@dataclass
+class SessionState:
+    """A state answer: the draft exactly as received, and parsed views of it."""
+
+    session_id: str
+    draft: Any
+    canvas: dict[str, Any]
+    uploads: list[dict[str, Any]]
+    task_name: str | None
+    raw: dict[str, Any] = field(repr=False)
+    text: str = field(default="", repr=False)  # the whole answer, as received
+
+    @functools.cached_property
+    def raw_draft(self) -> str | None:
+        """The draft's JSON text, byte for byte; found in the answer when first asked for (reading
+        the timeline never needs it, exports and change checks do)."""
+        return raw_draft(self.text)
 
 
 def raw_draft(text: str) -> str | None:

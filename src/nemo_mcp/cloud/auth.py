@@ -1,4 +1,4 @@
-"""Which token a request carries, getting a new one, and keeping tokens out of logs.
+"""Which token a request carries, and getting a new one.
 
 Offline, the local backend's own per-install key is the bearer and nothing else is ever sent.
 On the cloud, ``NEMO_TOKEN`` wins and is never replaced: when the API refuses it, only the user
@@ -9,8 +9,6 @@ cached token is never replaced unless the API itself refused it.
 
 from __future__ import annotations
 
-import logging
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -125,29 +123,3 @@ def _expiry(expires_at: str | None) -> float:
         except ValueError:
             pass
     return time.time() + DEFAULT_LIFETIME
-
-
-_TOKEN_TEXT = re.compile(r"(nmv_[A-Za-z]+_)[A-Za-z0-9_\-.]+|(Bearer\s+)\S+")
-
-
-def redact(text: str) -> str:
-    """``text`` with anything that looks like a token masked."""
-    return _TOKEN_TEXT.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
-
-
-class RedactingFilter(logging.Filter):
-    """Masks tokens in every record a handler emits, whoever logged it and at any level."""
-
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        super().__init__()
-        self._secrets = tuple(s for s in secrets if s)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = redact(record.getMessage())
-        for secret in self._secrets:
-            message = message.replace(secret, "***")
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        record.msg, record.args = message, None
-        return True

@@ -20,7 +20,6 @@ import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, NamedTuple
 from urllib.parse import urljoin, urlsplit
@@ -45,34 +44,6 @@ RenderProgress = Callable[[api.RenderStatus], None]
 DOWNLOAD_TIMEOUT_SECONDS = 120.0
 
 
-@dataclass(frozen=True)
-class UploadFile:
-    """A local file to send, already admitted (``core.admission``), by its resolved path."""
-
-    path: Path
-    name: str
-    size: int
-
-
-@dataclass
-class SessionState:
-    """A state answer: the draft exactly as received, and parsed views of it."""
-
-    session_id: str
-    draft: Any
-    canvas: dict[str, Any]
-    uploads: list[dict[str, Any]]
-    task_name: str | None
-    raw: dict[str, Any] = field(repr=False)
-    text: str = field(default="", repr=False)  # the whole answer, as received
-
-    @functools.cached_property
-    def raw_draft(self) -> str | None:
-        """The draft's JSON text, byte for byte; found in the answer when first asked for (reading
-        the timeline never needs it, exports and change checks do)."""
-        return api.raw_draft(self.text)
-
-
 class NemoClient:
     def __init__(
         self,
@@ -87,14 +58,7 @@ class NemoClient:
         self.store = store or StateStore(settings.state_dir, scope_of(settings))
         self.tokens = TokenProvider(settings, self.store)
         self.platform = platform
-        self._http = httpx.AsyncClient(
-            base_url=settings.api_base,
-            timeout=httpx.Timeout(30.0, connect=10.0, read=60.0),
-            headers={"User-Agent": f"nemo-mcp/{__version__}"},
-            # One API host: a small pool is enough, and cheaper to keep than httpx's 100.
-            limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
-            transport=transport,
-        )
+        self._pool = _Pool(settings.api_base, transport)
 
     def __repr__(self) -> str:
         return f"NemoClient(api_base={self.settings.api_base!r}, platform={self.platform!r})"
@@ -113,8 +77,12 @@ class NemoClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        return self._pool.client()
+
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._pool.aclose()
         if self._owns_store:
             self.store.close()
 
@@ -198,14 +166,14 @@ class NemoClient:
         answer = await self._call("POST", api.CREATE_SESSION, idempotent=False, body=lambda: {"json": payload})
         return api.parse_session(api.data_of(answer.body))
 
-    async def state(self, session_id: str) -> SessionState:
+    async def state(self, session_id: str) -> api.SessionState:
         parsed, text = await self._call("GET", api.state_path(session_id), idempotent=True)
         data = api.data_of(parsed)
         state = data.get("state") if isinstance(data.get("state"), dict) else data
         assert isinstance(state, dict)
         canvas = state.get("canvas_config")
         uploads = state.get("video_infos")
-        return SessionState(
+        return api.SessionState(
             session_id=session_id,
             draft=state.get("draft"),
             canvas=canvas if isinstance(canvas, dict) else {},
@@ -216,7 +184,7 @@ class NemoClient:
         )
 
     async def upload_files(
-        self, session_id: str, files: list[UploadFile], on_bytes: BytesProgress | None = None
+        self, session_id: str, files: list[transfer.UploadFile], on_bytes: BytesProgress | None = None
     ) -> list[api.UploadedFile]:
         """Stream local files as multipart ``files``; memory stays flat whatever their size."""
         counter = transfer.ByteCounter(sum(f.size for f in files), on_bytes)
@@ -436,6 +404,35 @@ class NemoClient:
                 )
             return done
         raise errors.DownloadFailed()
+
+
+class _Pool:
+    """The connections to the API, shared by every view of a client (``for_platform``).
+
+    Made on the first request, not before: building httpx's client (its TLS context) is a good
+    part of a cold start, and a host waits for ``initialize`` before it shows anything.
+    """
+
+    def __init__(self, api_base: str, transport: httpx.AsyncBaseTransport | None) -> None:
+        self._api_base = api_base
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self._api_base,
+                timeout=httpx.Timeout(30.0, connect=10.0, read=60.0),
+                headers={"User-Agent": f"nemo-mcp/{__version__}"},
+                # One API host: a small pool is enough, and cheaper to keep than httpx's 100.
+                limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
+                transport=self._transport,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
 
 
 class _Answer(NamedTuple):

@@ -30,10 +30,6 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# SSEDecoder lives in a private module of httpx-sse (0.4.x exports only the high-level API);
-# it is small and stable, and pinning the behaviour is covered by tests/test_sse.py.
-from httpx_sse._decoders import SSEDecoder
-
 from nemo_mcp.lenient import ident, int_code
 
 __all__ = [
@@ -145,6 +141,11 @@ class EventDecoder:
     """Turns SSE lines into events. Stateful: de-duplicates the final non-partial ADK text."""
 
     def __init__(self) -> None:
+        # SSEDecoder lives in a private module of httpx-sse (0.4.x exports only the high-level API);
+        # it is small and stable, and tests/test_sse.py pins its behaviour. Imported here: the
+        # package imports httpx, which a server need not load before its first instruction.
+        from httpx_sse._decoders import SSEDecoder
+
         self._sse = SSEDecoder()
         # httpx-sse dispatches on every blank line once an ``id:`` was seen (it keeps the last
         # id), so track whether a field arrived since the last dispatch ourselves.

@@ -21,6 +21,7 @@ import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -29,6 +30,16 @@ import anyio
 
 # (done, total) in bytes.
 BytesProgress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    """A local file to send, already admitted (``core.admission``), by its resolved path."""
+
+    path: Path
+    name: str
+    size: int
+
 
 READ_SIZE = 1 << 20
 REPORT_SECONDS = 0.1

@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator
 
 import anyio
 
-from nemo_mcp.cloud.client import NemoClient, scope_of
-from nemo_mcp.cloud.store import StateStore
 from nemo_mcp.config import Settings
 from nemo_mcp.core.workflow import Listener, Workflow
 
@@ -41,6 +39,11 @@ async def open_workflow(
             stack.push_async_callback(anyio.to_thread.run_sync, backend.__exit__, None, None, None)
             settings = dataclasses.replace(settings, api_base=backend.url, backend_secret=backend.secret)
             notices = list(backend.warnings)
+        # Here, not at the top: httpx (and the TLS set-up behind it) is loaded when the workflow is
+        # first opened, which on the cloud is the first call, not the server's start.
+        from nemo_mcp.cloud.client import NemoClient, scope_of
+        from nemo_mcp.cloud.store import StateStore
+
         store = StateStore(settings.state_dir, scope_of(settings))
         stack.callback(store.close)
         client = NemoClient(settings, store=store, platform=platform)

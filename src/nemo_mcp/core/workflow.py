@@ -19,14 +19,13 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import anyio
 
 from nemo_mcp import draft, errors
-from nemo_mcp.cloud import api, sse
-from nemo_mcp.cloud.client import NemoClient, SessionState, UploadFile
+from nemo_mcp.cloud import api, sse, transfer
 from nemo_mcp.cloud.store import KnownSession, SavedExport, StateStore
 from nemo_mcp.cloud.transfer import safe_filename
 from nemo_mcp.config import Settings
@@ -46,6 +45,9 @@ from nemo_mcp.results import (
     UploadResult,
     megabytes,
 )
+
+if TYPE_CHECKING:  # imported when the workflow is opened: httpx is no part of a cold start
+    from nemo_mcp.cloud.client import NemoClient
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ class Listener(Protocol):
 class UploadPlan:
     """An upload whose every path and link was admitted; nothing has been sent yet."""
 
-    files: list[UploadFile]
+    files: list[transfer.UploadFile]
     urls: list[str]
 
 
@@ -214,13 +216,13 @@ class Workflow:
         state = await self._replacing_lost_session(sid, lambda: self.client.state(sid))
         return state_result(state, self.last_changes(state))
 
-    def last_changes(self, state: SessionState) -> frozenset[draft.Place]:
+    def last_changes(self, state: api.SessionState) -> frozenset[draft.Place]:
         """The segments the last instruction through this server changed, while the draft is
         still the one it left (a summary shows them first)."""
         known = self._last_changes.get(state.session_id)
         return known[1] if known is not None and known[0] == state.draft else frozenset()
 
-    async def read_state(self, session_id: str) -> SessionState:
+    async def read_state(self, session_id: str) -> api.SessionState:
         """A project's state with no side effects: a lost session is :class:`SessionNotFound`, not replaced."""
         return await self.client.state(api.check_session_id(session_id))
 
@@ -235,7 +237,7 @@ class Workflow:
         dirs = self.settings.allowed_dirs if allowed_dirs is None else allowed_dirs
         files = [check_file(p, dirs) for p in paths]
         return UploadPlan(
-            files=[UploadFile(f.path, f.name, f.size) for f in files],
+            files=[transfer.UploadFile(f.path, f.name, f.size) for f in files],
             urls=[check_url(u) for u in urls],
         )
 
@@ -258,7 +260,7 @@ class Workflow:
         await self._changed(session_id)
         return result
 
-    async def _upload_files(self, sid: str, files: list[UploadFile], progress: Progress) -> list[UploadedItem]:
+    async def _upload_files(self, sid: str, files: list[transfer.UploadFile], progress: Progress) -> list[UploadedItem]:
         total = sum(f.size for f in files)
         names = ", ".join(f.name for f in files)
         progress(f"Uploading {names} ({megabytes(total)})", 0, total)
@@ -359,7 +361,7 @@ class Workflow:
         )
         return result.with_timeline(parsed, compared.touched)
 
-    async def _recover(self, sid: str, before: SessionState, progress: Progress, why: str) -> SessionState:
+    async def _recover(self, sid: str, before: api.SessionState, progress: Progress, why: str) -> api.SessionState:
         """The agent may still be working: watch the state instead of resending the instruction."""
         settings = self.settings
         progress(f"{why} Checking whether the edit landed…")
@@ -505,7 +507,7 @@ def _stream_error(event: sse.StreamError) -> NemoError:
     return errors.ApiError(f"The NemoVideo editor reported an error: {event.message}")
 
 
-def state_result(state: SessionState, changed: frozenset[draft.Place] = frozenset()) -> StateResult:
+def state_result(state: api.SessionState, changed: frozenset[draft.Place] = frozenset()) -> StateResult:
     parsed = draft.parse_draft(state.draft, state.canvas)
     return StateResult.of(state.session_id, parsed, len(state.uploads), changed)
 
@@ -518,7 +520,7 @@ _MEDIA_TROUBLE = re.compile(
 )
 
 
-def _render_failure(failed: errors.RenderFailed, state: SessionState) -> errors.RenderFailed:
+def _render_failure(failed: errors.RenderFailed, state: api.SessionState) -> errors.RenderFailed:
     """A failed render, said so that the user knows which file to replace when a file is the cause.
 
     All there is to go on: the renderer's text, the draft's media segments and the uploads' names.
@@ -554,7 +556,7 @@ def _render_failure(failed: errors.RenderFailed, state: SessionState) -> errors.
     )
 
 
-def _media_inputs(state: SessionState) -> dict[str, tuple[str, ...]]:
+def _media_inputs(state: api.SessionState) -> dict[str, tuple[str, ...]]:
     """Each media file on the timeline by its name, with the strings a renderer's text may call it by."""
     by_url = {str(u.get("cdn_url") or u.get("url")): str(u.get("filename") or "") for u in state.uploads}
     found: dict[str, tuple[str, ...]] = {}
@@ -573,7 +575,7 @@ def _listing(names: list[str]) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
-def _video_name(state: SessionState) -> str:
+def _video_name(state: api.SessionState) -> str:
     """What to call the file: the video's title text, else the project's own name, else 'nemovideo'."""
     parsed = draft.parse_draft(state.draft)
     titles = [seg.text for track in parsed.tracks if track.type == "text" for seg in track.segments if seg.text]

@@ -19,6 +19,7 @@ from nemo_mcp import __version__
 from nemo_mcp.config import Settings
 from nemo_mcp.core.connect import open_workflow
 from nemo_mcp.core.jobs import Jobs
+from nemo_mcp.core.workflow import Workflow
 from nemo_mcp.draft.media import MAX_UPLOAD_TEXT
 from nemo_mcp.server import resources
 from nemo_mcp.server import tools as _tools  # noqa: F401 - registers the tools with `tools`
@@ -60,14 +61,19 @@ def build_server(settings: Settings, *, on_close: Callable[[], object] | None = 
     @contextlib.asynccontextmanager
     async def lifespan(server: Any) -> AsyncIterator[App]:
         try:
-            async with (
-                open_workflow(settings, listener=notifier) as workflow,
-                anyio.create_task_group() as group,
-            ):
-                # The API's own origin serves media: the local backend's port is known only now.
-                served = workflow.settings
-                preview.allow(served.api_base, *(() if workflow.offline else (served.web_url, *CLOUD_MEDIA_ORIGINS)))
-                app = App(settings, workflow, Jobs(group), channels, preview)
+            async with contextlib.AsyncExitStack() as stack, anyio.create_task_group() as group:
+
+                async def open_on_first_use() -> Workflow:
+                    workflow = await stack.enter_async_context(open_workflow(settings, listener=notifier))
+                    # The API's own origin serves media: the local backend's port is known only now.
+                    preview.allow(workflow.settings.api_base)
+                    return workflow
+
+                app = App(settings, Jobs(group), channels, preview, open_on_first_use)
+                if settings.backend == "local":
+                    await app.workflow()
+                else:
+                    preview.allow(settings.api_base, settings.web_url, *CLOUD_MEDIA_ORIGINS)
                 running.apps.append(app)
                 try:
                     yield app

@@ -69,13 +69,32 @@ def platform_name(client_name: str | None) -> str:
 
 @dataclass
 class App:
-    """What the server's lifespan opens and every call shares."""
+    """What the server's lifespan opens and every call shares.
+
+    The workflow (HTTP client, state store, the local backend) is opened by the first call that
+    needs it, into the lifespan's exit stack, so the server answers ``initialize`` without
+    loading it; the offline backend is opened at once (a missing ffmpeg must stop the start).
+    """
 
     settings: Settings
-    workflow: Workflow
     jobs: Jobs
     channels: LegacyChannels
     preview: Preview
+    opener: Callable[[], Awaitable[Workflow]]
+    _workflow: Workflow | None = None
+    _opening: anyio.Lock = field(default_factory=anyio.Lock)
+
+    async def workflow(self) -> Workflow:
+        if self._workflow is None:
+            async with self._opening:
+                if self._workflow is None:
+                    self._workflow = await self.opener()
+        return self._workflow
+
+    @property
+    def opened(self) -> Workflow | None:
+        """The workflow if a call has opened it (nothing to say about state nobody read yet)."""
+        return self._workflow
 
 
 # -- shaping results ------------------------------------------------------------------------------
@@ -170,12 +189,19 @@ def _running(job: Job) -> BaseModel:
 
 
 class Call:
-    def __init__(self, ctx: Context[Any, Any]) -> None:
+    """Made by :meth:`of` (the workflow may have to be opened first)."""
+
+    def __init__(self, ctx: Context[Any, Any], app: App, workflow: Workflow) -> None:
         self.ctx = ctx
-        self.app: App = ctx.request_context.lifespan_context
+        self.app = app
         params = ctx.session.client_params
         self.platform = platform_name(params.client_info.name if params is not None else None)
-        self.workflow: Workflow = self.app.workflow.for_platform(self.platform)
+        self.workflow = workflow.for_platform(self.platform)
+
+    @classmethod
+    async def of(cls, ctx: Context[Any, Any]) -> Call:
+        app: App = ctx.request_context.lifespan_context
+        return cls(ctx, app, await app.workflow())
 
     @property
     def jobs(self) -> Jobs:
@@ -233,7 +259,8 @@ def _with_notices(result: Any, ctx: Any) -> Any:
     if not isinstance(result, types.CallToolResult) or not isinstance(ctx, Context):
         return result
     app = ctx.request_context.lifespan_context
-    notes = app.workflow.take_notices() if isinstance(app, App) else []
+    workflow = app.opened if isinstance(app, App) else None
+    notes = workflow.take_notices() if workflow is not None else []
     if not notes:
         return result
     line = "Note: " + " ".join(notes)

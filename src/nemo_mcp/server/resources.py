@@ -20,7 +20,7 @@ from mcp.server.subscriptions import SubscriptionBus
 from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
 
 from nemo_mcp import draft, results
-from nemo_mcp.cloud.client import SessionState
+from nemo_mcp.cloud.api import SessionState
 from nemo_mcp.errors import NemoError, SessionNotFound
 from nemo_mcp.server._sdk import LegacyChannels
 from nemo_mcp.server.calls import App
@@ -57,7 +57,8 @@ def _app(ctx: Context[Any, Any]) -> App:
 
 async def _read_state(ctx: Context[Any, Any], session_id: str) -> SessionState:
     try:
-        return await _app(ctx).workflow.read_state(unquote(session_id))
+        workflow = await _app(ctx).workflow()
+        return await workflow.read_state(unquote(session_id))
     except SessionNotFound:
         raise ResourceNotFoundError(f"No project {session_id[:40]!r} on NemoVideo (it may have expired).") from None
     except NemoError as exc:
@@ -101,7 +102,7 @@ class Running:
         if not self.apps:
             raise ResourceError("nemo-mcp is not running.")
         try:
-            credits = await self.apps[-1].workflow.get_credits()
+            credits = await (await self.apps[-1].workflow()).get_credits()
         except NemoError as exc:
             raise ResourceError(str(exc)) from None
         return credits.model_dump_json()
@@ -131,7 +132,8 @@ async def list_projects(ctx: ServerRequestContext[Any, Any], call_next: CallNext
         return result
     app: App = ctx.lifespan_context
     listed = result.setdefault("resources", [])
-    for known in reversed(await app.workflow.known_sessions()):
+    workflow = await app.workflow()
+    for known in reversed(await workflow.known_sessions()):
         listed.append(
             types.Resource(
                 uri=TIMELINE_URI.format(session_id=known.session_id),

@@ -96,7 +96,7 @@ async def upload_media(
     session_id: SessionArg = None,
 ) -> Annotated[types.CallToolResult, UploadResult]:
     """Upload images, video clips or music to the project, from local paths or http(s) links."""
-    call = Call(ctx)
+    call = await Call.of(ctx)
     allowed = call.app.settings.allowed_dirs + _root_dirs(roots)
     plan = call.workflow.admit_upload(paths, urls, allowed)
     sid = await call.workflow.resolve_session(session_id)
@@ -115,7 +115,7 @@ async def send_instruction(
 
     Edits can take minutes: a result with status 'running' has a job_id for check_job.
     """
-    call = Call(ctx)
+    call = await Call.of(ctx)
     if ctx.request_state is not None:
         # The retry after the registration link was offered: the instruction already ran and failed.
         raise OutOfCredits(register_url=ctx.request_state)
@@ -165,14 +165,16 @@ async def get_state(
 
     A long timeline comes as an outline; the timeline resource it names lists every segment.
     """
-    state = await Call(ctx).workflow.get_state(session_id)
+    call = await Call.of(ctx)
+    state = await call.workflow.get_state(session_id)
     return ok(state, state.text())
 
 
 @tools.tool(title="Check credits", annotations=READ_ONLY)
 async def get_credits(ctx: Context[Any, Any]) -> Annotated[types.CallToolResult, CreditsResult]:
     """The account's NemoVideo credits (instructions cost credits; exports are free)."""
-    credits = await Call(ctx).workflow.get_credits()
+    call = await Call.of(ctx)
+    credits = await call.workflow.get_credits()
     return ok(credits, credits.text())
 
 
@@ -187,7 +189,7 @@ async def export_video(
 
     A result with status 'running' has a job_id for check_job.
     """
-    call = Call(ctx)
+    call = await Call.of(ctx)
     quality = call.workflow.check_quality(quality)
     sid = await call.workflow.resolve_session(session_id)
     # A second export of the same project joins the one running.
@@ -219,7 +221,8 @@ async def get_frames(
     From the exported MP4 when it shows the timeline as it is now; offline, rendered straight from
     the timeline. On the cloud without a current export there are none: export first (free).
     """
-    frames = await Call(ctx).workflow.get_frames(session_id, times_s, count)
+    call = await Call.of(ctx)
+    frames = await call.workflow.get_frames(session_id, times_s, count)
     images = [
         types.ImageContent(type="image", data=base64.b64encode(jpeg).decode(), mime_type="image/jpeg")
         for jpeg in frames.jpegs
@@ -233,7 +236,7 @@ async def check_job(
     job_id: Annotated[str, Field(description="The job_id from send_instruction or export_video.", max_length=100)],
 ) -> Annotated[types.CallToolResult, JobResult]:
     """Wait for a running instruction or export and return its result when done."""
-    call = Call(ctx)
+    call = await Call.of(ctx)
     job = call.jobs.get(job_id)
     await call.attend(job, since=len(job.updates))
     return call.check_answer(job)
@@ -247,5 +250,6 @@ async def new_session(
     ] = None,
 ) -> Annotated[types.CallToolResult, SessionResult]:
     """Start a fresh, empty project and make it the current one (the old one stays available by id)."""
-    session = await Call(ctx).workflow.new_session(language)
+    call = await Call.of(ctx)
+    session = await call.workflow.new_session(language)
     return ok(session, session.text())
