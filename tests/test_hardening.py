@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import stat
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -450,26 +452,10 @@ async def test_cancelling_stops_the_work_within_a_second(
         assert not state.is_error and state.structured_content["session_id"] == sid
 
 
-async def test_killed_during_download_leaves_no_partial_file(
-    emulator: Emulator, tmp_path: Path, media: dict[str, Path]
-) -> None:
-    import signal
-    import subprocess
-
-    env = {**os.environ, **fast_env(emulator.url, tmp_path)}
-    out = tmp_path / "out"
-    params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
-    async with Client(params, mode="legacy") as client:
-        sid = await timeline(client, media)
-    emulator.faults.render_size_bytes = 5_000_000
-    emulator.faults.slow_download = 0.05
-    # A stdio server we hold the process of, spoken to in raw JSON-RPC, so that it can be SIGKILLed.
+def _raw_server(env: dict[str, str], stderr: Any) -> subprocess.Popen[bytes]:
+    """A stdio server we hold the process of, spoken to in raw JSON-RPC, started on an export."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nemo_mcp"],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "nemo_mcp"], env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr
     )
     assert proc.stdin is not None
     hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
@@ -480,6 +466,20 @@ async def test_killed_during_download_leaves_no_partial_file(
     ):
         proc.stdin.write((json.dumps(message) + "\n").encode())
     proc.stdin.flush()
+    return proc
+
+
+async def test_killed_during_download_leaves_no_partial_file(
+    emulator: Emulator, tmp_path: Path, media: dict[str, Path]
+) -> None:
+    env = {**os.environ, **fast_env(emulator.url, tmp_path)}
+    out = tmp_path / "out"
+    params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
+    async with Client(params, mode="legacy") as client:
+        sid = await timeline(client, media)
+    emulator.faults.render_size_bytes = 5_000_000
+    emulator.faults.slow_download = 0.05
+    proc = _raw_server(env, subprocess.DEVNULL)  # raw JSON-RPC, so that it can be SIGKILLed
     with anyio.fail_after(30):
         while not list(out.glob(".nemo-*.part")):
             await anyio.sleep(0.02)
@@ -516,31 +516,10 @@ async def test_disk_full_mid_download_leaves_nothing(
     assert [p.name for p in out.iterdir()] == [Path(fits.structured_content["path"]).name]
 
 
-def _raw_server(env: dict[str, str], stderr: Any) -> Any:
-    """A stdio server we hold the process of, spoken to in raw JSON-RPC, started on an export."""
-    import subprocess
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nemo_mcp"], env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr
-    )
-    assert proc.stdin is not None
-    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
-    for message in (
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "export_video", "arguments": {}}},
-    ):
-        proc.stdin.write((json.dumps(message) + "\n").encode())
-    proc.stdin.flush()
-    return proc
-
-
 @pytest.mark.parametrize("stop", ["sigterm", "stdin closed"])
 async def test_shutting_down_cancels_jobs_and_removes_partial_files(
     emulator: Emulator, tmp_path: Path, media: dict[str, Path], stop: str
 ) -> None:
-    import signal
-
     env = {**os.environ, **fast_env(emulator.url, tmp_path)}  # type: ignore[attr-defined]
     out = tmp_path / "out"
     params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)

@@ -48,6 +48,7 @@ from nemo_mcp.results import (
 
 if TYPE_CHECKING:  # imported when the workflow is opened: httpx is no part of a cold start
     from nemo_mcp.cloud.client import NemoClient
+    from nemo_mcp.local.render import Frame
 
 log = logging.getLogger(__name__)
 
@@ -396,7 +397,7 @@ class Workflow:
         if saved is not None and saved.draft_sha256 == draft_hash(state.raw_draft) and saved.path.is_file():
             from nemo_mcp.local.render import video_stills
 
-            stills: Sequence[Still] = await video_stills(saved.path, times, FRAME_LONG_SIDE)
+            stills: Sequence[api.Still] | Sequence[Frame] = await video_stills(saved.path, times, FRAME_LONG_SIDE)
             source: Literal["export", "draft", "none"] = "export"
         elif self.offline:
             stills = await self.client.stills(sid, times, FRAME_LONG_SIDE)
@@ -592,19 +593,6 @@ MAX_FRAMES = 8
 class Frames:
     result: FramesResult
     jpegs: list[bytes]  # one per frame of ``result``, in order
-
-
-class Still(Protocol):
-    """A JPEG frame, from the local backend's answer or from ffmpeg here."""
-
-    @property
-    def time_s(self) -> float: ...
-    @property
-    def jpeg(self) -> bytes: ...
-    @property
-    def width(self) -> int: ...
-    @property
-    def height(self) -> int: ...
 
 
 def check_frame_request(times_s: list[float] | None, count: int) -> list[float] | int:
