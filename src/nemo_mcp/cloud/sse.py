@@ -235,19 +235,17 @@ class EventDecoder:
             text = _first_str(payload, "content", "text", "delta")
             return [TextDelta(text)] if text else []
         if kind == "tool_call":
-            name = _get(payload, "name", "tool_name", "tool")
             return [
                 ToolCall(
-                    name=name if isinstance(name, str) else "",
+                    name=_first_str(payload, "name", "tool_name", "tool") or "",
                     args=_args(_get(payload, "args", "arguments", "input")),
                     id=ident(_get(payload, "id", "call_id", "tool_call_id")),
                 )
             ]
         if kind == "tool_result":
-            name = _get(payload, "name", "tool_name", "tool")
             return [
                 ToolResult(
-                    name=name if isinstance(name, str) else "",
+                    name=_first_str(payload, "name", "tool_name", "tool") or "",
                     result=_get(payload, "result", "output", "response"),
                     id=ident(_get(payload, "id", "call_id", "tool_call_id")),
                 )
@@ -278,20 +276,18 @@ class EventDecoder:
                         text_slot = len(events)
             call = _get(part, "functionCall", "function_call")
             if isinstance(call, dict):
-                name = call.get("name")
                 events.append(
                     ToolCall(
-                        name=name if isinstance(name, str) else "",
+                        name=_first_str(call, "name") or "",
                         args=_args(call.get("args")),
                         id=ident(call.get("id")),
                     )
                 )
             response = _get(part, "functionResponse", "function_response")
             if isinstance(response, dict):
-                name = response.get("name")
                 events.append(
                     ToolResult(
-                        name=name if isinstance(name, str) else "",
+                        name=_first_str(response, "name") or "",
                         result=response.get("response"),
                         id=ident(response.get("id")),
                     )
