@@ -22,6 +22,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from tests.conftest import fast_env, png_bytes
+from tests.http_server import HttpServer
 from tests.test_hardening import text_of
 from tests.test_hardening import timeline as make_timeline
 
@@ -51,8 +52,8 @@ async def test_roots_that_cannot_be_listed_refuse_the_upload(
         return types.ListRootsResult(roots=[])
 
     async with Client(server(NEMO_ROOTS_TIMEOUT_SECONDS="0.3"), mode="legacy", list_roots_callback=list_roots) as c:
-        started = time.monotonic()
-        result = await c.call_tool("upload_media", {"paths": [str(media["city.png"])]})
+        with anyio.fail_after(4):  # the roots answer is not waited for beyond its 0.3 s
+            result = await c.call_tool("upload_media", {"paths": [str(media["city.png"])]})
     uploads = [r for r in emulator.requests if r.path.startswith("/api/upload")]
     if roots == "empty":
         # An empty list: the client shares no folder, so only NEMO_ALLOWED_DIRS (unset here) confines uploads.
@@ -60,7 +61,7 @@ async def test_roots_that_cannot_be_listed_refuse_the_upload(
         return
     assert result.is_error and "NEMO_ALLOWED_DIRS" in text_of(result), text_of(result)
     assert "no file was uploaded" in text_of(result)
-    assert uploads == [] and time.monotonic() - started < 4
+    assert uploads == []
 
 
 # -- D13: a refused upload on a fresh install asks nothing of anyone --------------------------------
@@ -641,16 +642,13 @@ async def test_an_offline_link_that_never_finishes_is_given_up_at_the_deadline(t
         async with Client(
             offline(tmp_path, NEMO_ALLOW_PRIVATE_URLS="1", NEMO_URL_FETCH_SECONDS="1"), mode="legacy"
         ) as c:
-            started = time.monotonic()
-            with anyio.fail_after(20):
+            with anyio.fail_after(10):  # given up at its 1 s deadline, not at the call's
                 result = await c.call_tool("upload_media", {"urls": [url]})
-            took = time.monotonic() - started
             assert links.closed.wait(5)  # the fetch stopped too, not only the call
             state = await c.call_tool("get_state", {})
     assert result.is_error and url in text_of(result) and "did not finish within 1 s" in text_of(result), text_of(
         result
     )
-    assert took < 10
     assert state.structured_content["uploads"] == 0
     assert not list((tmp_path / "state" / "local" / "media").rglob("*.png"))  # nothing half-stored
 
@@ -738,13 +736,12 @@ async def test_media_that_cannot_be_used_is_refused_at_upload_naming_the_file(tm
         "garbage.mp4": "not a video file ffmpeg can read",
     }
     async with Client(offline(tmp_path), mode="legacy") as client:
-        started = time.monotonic()
-        result = await client.call_tool("upload_media", {"paths": [str(path)]})
-        took = time.monotonic() - started
+        with anyio.fail_after(15):  # a decompression bomb is refused from its header, not decoded
+            result = await client.call_tool("upload_media", {"paths": [str(path)]})
         state = await client.call_tool("get_state", {})
     assert result.is_error and f"{kind} cannot be used" in text_of(result), text_of(result)
     assert reasons[kind] in text_of(result) and not text_of(result).endswith(".."), text_of(result)
-    assert state.structured_content["uploads"] == 0 and took < 15  # refused before it reached the project
+    assert state.structured_content["uploads"] == 0  # refused before it reached the project
 
 
 async def test_a_timeline_longer_than_30_minutes_is_refused_at_once(tmp_path: Path) -> None:
@@ -810,36 +807,6 @@ async def test_a_failed_cloud_render_says_which_input_to_replace(
 # -- streamable HTTP: Host and Origin checked on any address; quiet logs -----------------------------
 
 
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _serve_http(tmp_path: Path, host: str, *args: str, **env: str) -> tuple[subprocess.Popen[bytes], str, Path]:
-    import socket
-
-    port = _free_port(host)
-    errlog = tmp_path / f"stderr-{port}.txt"
-    full = {**os.environ, "NEMO_STATE_DIR": str(tmp_path / "state"), "NEMO_OUTPUT_DIR": str(tmp_path / "out"), **env}
-    command = [sys.executable, "-m", "nemo_mcp", "--transport", "streamable-http", "--host", host, "--port", str(port)]
-    with open(errlog, "wb") as err, open(tmp_path / f"stdout-{port}.txt", "wb") as out:
-        proc = subprocess.Popen([*command, *args], env=full, stdout=out, stderr=err)
-    deadline = time.monotonic() + 30
-    while True:
-        with socket.socket() as s:
-            if s.connect_ex((host, port)) == 0:
-                break
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"server did not start: {errlog.read_text()}")
-        time.sleep(0.05)
-    return proc, f"http://{host}:{port}/mcp", errlog
-
-
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -853,7 +820,8 @@ async def test_a_server_on_another_address_still_checks_host_and_origin(emulator
     import httpx
 
     env = {**fast_env(emulator.url, tmp_path), "NEMO_ALLOWED_HOSTS": "studio.lan:8443"}
-    proc, url, errlog = _serve_http(tmp_path, "127.0.0.2", "--allowed-host", "media-box.lan", **env)
+    server = HttpServer(tmp_path, "127.0.0.2", "--allowed-host", "media-box.lan", env=env)
+    url = server.url
     port = url.split(":")[2].split("/")[0]
     accept = {"Accept": "application/json, text/event-stream"}
     try:
@@ -872,9 +840,8 @@ async def test_a_server_on_another_address_still_checks_host_and_origin(emulator
             assert await status(Host=f"media-box.lan:{port}", Origin=f"http://media-box.lan:{port}") == 200
             assert await status(Host="studio.lan:8443", Origin="https://studio.lan:8443") == 200
     finally:
-        proc.terminate()
-        proc.wait(15)
-    warning = errlog.read_text()
+        server.stop()
+    warning = server.log()
     assert "127.0.0.2:" in warning and "no authentication" in warning and "media-box.lan" in warning, warning
     assert "upload any media file" in warning and "NemoVideo account" in warning and str(tmp_path / "out") in warning
 
@@ -883,17 +850,16 @@ async def test_a_server_on_another_address_still_checks_host_and_origin(emulator
 async def test_streamable_http_keeps_the_offline_backends_access_log_for_debugging(
     tmp_path: Path, media: dict[str, Path], level: str
 ) -> None:
-    proc, url, errlog = _serve_http(tmp_path, "127.0.0.1", NEMO_BACKEND="local", NEMO_LOG_LEVEL=level)
+    server = HttpServer(tmp_path, "127.0.0.1", env={"NEMO_BACKEND": "local", "NEMO_LOG_LEVEL": level})
     try:
-        async with Client(url, mode="legacy") as client:
+        async with Client(server.url, mode="legacy") as client:
             await client.call_tool("upload_media", {"paths": [str(media["city.png"])]})
             for n in range(3):
                 said = await client.call_tool("send_instruction", {"instruction": f"add the title 'T{n}'"})
                 assert not said.is_error, text_of(said)
     finally:
-        proc.terminate()
-        proc.wait(15)
-    logged = errlog.read_text() + "".join(p.read_text() for p in tmp_path.glob("stdout-*.txt"))
+        server.stop()
+    logged = server.log()
     backend_lines = [line for line in logged.splitlines() if '"GET /api/state/' in line or '"POST /run_sse' in line]
     if level == "INFO":
         assert backend_lines == [] and "HTTP/1.1" not in logged, logged
@@ -901,4 +867,19 @@ async def test_streamable_http_keeps_the_offline_backends_access_log_for_debuggi
         assert len(logged.splitlines()) <= 3, logged
     else:
         assert len(backend_lines) >= 6, logged  # each instruction reads the state twice and streams once
-        assert all(p.read_text() == "" for p in tmp_path.glob("stdout-*.txt"))  # on stderr, like every log
+        assert server.outlog.read_text() == ""  # on stderr, like every log
+
+
+def test_a_busy_port_is_a_clear_error_and_port_0_a_known_one(tmp_path: Path) -> None:
+    first = HttpServer(tmp_path, "127.0.0.1", env={"NEMO_BACKEND": "local"})
+    try:
+        port = first.url.split(":")[2].split("/")[0]
+        assert port != "0"
+        command = [sys.executable, "-m", "nemo_mcp", "--transport", "streamable-http", "--port", port]
+        env = {**os.environ, "NEMO_BACKEND": "local", "NEMO_STATE_DIR": str(tmp_path / "state2")}
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        first.stop()
+    assert second.returncode == 2 and second.stdout == "", second
+    assert f"Cannot listen on 127.0.0.1:{port}" in second.stderr and "--port" in second.stderr, second.stderr
+    assert "Traceback" not in second.stderr, second.stderr

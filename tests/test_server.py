@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
 from tests.conftest import fast_env
+from tests.http_server import HttpServer
 
 from nemo_mcp.server import build_server, platform_name
 from nemo_mcp.testing import Emulator
@@ -388,18 +388,17 @@ async def test_two_sessions_run_at_once_and_one_session_serialises(
                 client, "send_instruction", {"instruction": f"add the title '{title}'", "session_id": sid}
             )
 
-        started = time.monotonic()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(instruct, "a", first, "A")
-            tg.start_soon(instruct, "b", second, "B")
-            tg.start_soon(instruct, "c", first, "C")
+        with anyio.fail_after(30):  # a guard against a deadlock between the two sessions, not a speed target
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(instruct, "a", first, "A")
+                tg.start_soon(instruct, "b", second, "B")
+                tg.start_soon(instruct, "c", first, "C")
         assert all(not r.is_error for r in results.values()), [text_of(r) for r in results.values()]
         assert results["b"].structured_content["session_id"] == second
         assert '"B"' in (await call(client, "get_state", {"session_id": second})).structured_content["summary"]
         # On one session the second edit started from the first one's result, not beside it.
         changes = [c for key in ("a", "c") for c in results[key].structured_content["changes"]]
         assert "Removed title 'A'" in changes or "Removed title 'C'" in changes, changes
-    assert time.monotonic() - started < 30
 
 
 async def test_cancelling_a_call_cancels_its_job(make_server: Any, media: dict[str, Path], emulator: Emulator) -> None:
@@ -413,11 +412,9 @@ async def test_cancelling_a_call_cancels_its_job(make_server: Any, media: dict[s
         # The cancelled job held the project's lock for its whole stream (50 s of heartbeats):
         # the next instruction runs at once only if the job really stopped.
         emulator.faults.heartbeats = 0
-        started = time.monotonic()
         with anyio.fail_after(5):
             after = await call(client, "send_instruction", {"instruction": "make a slideshow"})
         assert not after.is_error, text_of(after)
-        assert time.monotonic() - started < 2.0
 
 
 # -- identity -------------------------------------------------------------------------------------
@@ -469,27 +466,9 @@ async def test_stdio_server_runs_the_workflow(
 
 @pytest.fixture
 def http_server(emulator: Emulator, tmp_path: Path) -> Any:
-    import socket
-    import subprocess
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, **fast_env(emulator.url, tmp_path)}
-    args = [sys.executable, "-m", "nemo_mcp", "--transport", "streamable-http", "--port", str(port)]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while True:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/mcp"
-    proc.terminate()
-    proc.wait(10)
+    server = HttpServer(tmp_path, "127.0.0.1", env=fast_env(emulator.url, tmp_path))
+    yield server.url
+    server.stop()
 
 
 async def test_streamable_http_serves_both_eras(

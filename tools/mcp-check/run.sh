@@ -225,7 +225,7 @@ done
 NEMO_API_BASE="$API_BASE" NEMO_STATE_DIR="$WORK/state-http" NEMO_OUTPUT_DIR="$WORK/output" \
   "$NEMO" --transport streamable-http --host 127.0.0.1 --port 0 >"$WORK/http.log" 2>&1 &
 PIDS+=("$!")
-if HTTP_PORT="$(wait_for_port "$!" "$WORK/http.log" "running on ")"; then
+if HTTP_PORT="$(wait_for_port "$!" "$WORK/http.log" "Serving MCP at ")"; then
   MCP_URL="http://127.0.0.1:$HTTP_PORT/mcp"
   echo "mcp-check: nemo-mcp streamable HTTP at $MCP_URL"
   for scenario in server-initialize ping tools-list resources-list prompts-list logging-set-level \

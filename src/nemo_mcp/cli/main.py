@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -206,12 +207,16 @@ async def _run_server(args: argparse.Namespace, settings: Settings) -> None:
     if args.transport != "stdio":
         import uvicorn
 
+        sock = _listen(args.host, args.port)
         app = server.streamable_http_app(host=args.host, transport_security=_transport_security(args, settings))
         # Our logging, not uvicorn's: its lines (and access logs) on stderr only at NEMO_LOG_LEVEL=DEBUG.
         config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, lifespan="on")
-        logging.getLogger("nemo_mcp").info("Serving MCP at http://%s:%d/mcp", args.host, args.port)
+        # The port actually bound (--port 0 picks a free one): scripts and tests read it from this line.
+        host, port = sock.getsockname()[:2]
+        url_host = f"[{host}]" if ":" in host else host
+        logging.getLogger("nemo_mcp").info("Serving MCP at http://%s:%d/mcp", url_host, port)
         # uvicorn turns SIGTERM and Ctrl-C into its own orderly shutdown.
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(config).serve(sockets=[sock])
         return
 
     async with anyio.create_task_group() as group:
@@ -229,6 +234,30 @@ async def _run_server(args: argparse.Namespace, settings: Settings) -> None:
         group.start_soon(stop_on_signal)
         await server.run_stdio_async()
         group.cancel_scope.cancel()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket, bound here so that a busy port is a clear error and port 0 a known one.
+
+    It listens before uvicorn starts, so a client that connects as soon as the address is logged
+    waits in the backlog instead of being refused.
+    """
+    from nemo_mcp.errors import ConfigError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"Cannot listen on {host}:{port}: {exc.strerror or exc}. "
+            "Choose another --port (0 picks a free one) or --host."
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 # The longest an orderly shutdown may take before the process leaves anyway.
