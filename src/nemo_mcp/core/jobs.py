@@ -140,11 +140,16 @@ class Jobs:
         return job
 
     async def _run(self, job: Job, work: Callable[[Job], Awaitable[Any]]) -> None:
+        # A finished job has a result or an error, whatever stopped it: a call still waiting on it
+        # may hear that it is done before its own cancellation arrives.
         try:
             with job._scope:
                 job.result = await work(job)
             if job._scope.cancelled_caught:
                 job.error = NemoError("The job was cancelled; nothing more was done.")
+        except anyio.get_cancelled_exc_class():
+            job.error = NemoError("nemo-mcp is shutting down: the job was stopped; nothing more was done.")
+            raise
         except NemoError as exc:
             job.error = exc
         except Exception as exc:
