@@ -86,3 +86,17 @@ def test_local_backend_without_the_extra_says_what_to_install(tmp_path: Path) ->
     )
     assert done.returncode == 2 and "pip install 'nemo-mcp[local]'" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_state_in_a_terminal_lists_every_segment_of_a_long_timeline(cli: Any, emulator: Emulator) -> None:
+    """An MCP result is an outline that names the timeline resource; a person at a terminal gets it all."""
+    from bench.drafts import long_draft
+
+    sid = json.loads(cli("new-session", "--json").stdout)["session_id"]
+    emulator.set_draft(sid, long_draft(600))
+    shown = cli("state").stdout
+    numbers = [int(line.split(".", 1)[0]) for line in shown.splitlines() if line.split(".", 1)[0].isdigit()]
+    assert "nemo://" not in shown and numbers == list(range(1, 601)), shown[-2000:]
+    scripted = json.loads(cli("state", "--json").stdout)  # for scripts: the tool's bounded result
+    assert scripted["segment_count"] == 600 and scripted["segments_shown"] < 600
+    assert scripted["timeline_uri"].startswith("nemo://sessions/")

@@ -11,6 +11,7 @@ import argparse
 import json
 from collections.abc import Awaitable, Callable
 
+from nemo_mcp import draft
 from nemo_mcp.config import Settings
 from nemo_mcp.core.connect import open_workflow
 from nemo_mcp.core.workflow import Progress, Workflow
@@ -74,7 +75,13 @@ async def _say(workflow: Workflow, args: argparse.Namespace, progress: Progress)
 
 
 async def _state(workflow: Workflow, args: argparse.Namespace, progress: Progress) -> Result:
-    return await workflow.get_state(args.session)
+    result = await workflow.get_state(args.session)
+    if args.json or result.segments_shown == result.segment_count:
+        return result
+    # A terminal has no context window to spare: every segment, not an outline that points at a
+    # resource only MCP clients can read.
+    state = await workflow.read_state(result.session_id)
+    return result.model_copy(update={"summary": draft.summarize(draft.parse_draft(state.draft, state.canvas))})
 
 
 async def _export(workflow: Workflow, args: argparse.Namespace, progress: Progress) -> Result:
