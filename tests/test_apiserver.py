@@ -458,6 +458,10 @@ def test_render_lifecycle_is_driven_by_the_renderer(tmp_path: Path, fail: bool) 
         assert data["status"] == "completed" and data["progress"] == 100 and data["completedAt"].endswith("Z")
         url = data["outputUrl"]
         assert httpx.get(url).content == b"real video"  # signed: no secret needed
+        # Byte ranges, so that a browser's player can seek in the preview.
+        part = httpx.get(url, headers={"Range": "bytes=2-5"})
+        assert (part.status_code, part.content, part.headers["content-range"]) == (206, b"al v", "bytes 2-5/10")
+        assert httpx.head(url).headers["accept-ranges"] == "bytes"
         assert httpx.get(url.replace("?sig=", "?sig=0")).status_code == 401
         assert httpx.get(url.partition("?")[0]).status_code == 401
         fallback = http.get(f"/api/render/proxy/{render_id}/download", headers=auth(SECRET))

@@ -375,9 +375,12 @@ def test_export_moves_the_bar_and_plays_the_video(viewer: Viewer, host: AppHost,
     assert paused > 1
     assert playhead(frame) == pytest.approx(100 * paused / duration_s, abs=0.5)
     assert frame.inner_text("#clock").startswith(clock(paused * 1000))
-    # Pressing a segment moves the player there; wherever the player ends up, the playhead agrees.
-    # (The local backend serves renders without Range support for now: Chrome cannot seek those.)
+    # Pressing a segment moves the player to its start (the backend serves byte ranges, so Chrome
+    # can seek), and the playhead agrees.
+    target = int(frame.get_attribute(".seg.text", "data-start") or "0") / 1000
+    assert abs(target - paused) > 0.5  # a real move
     frame.click(".seg.text")
+    viewer.wait(frame, "t => Math.abs(document.querySelector('video').currentTime - t) < 0.05", arg=target)
     viewer.wait(frame, "() => !document.querySelector('video').seeking")
     at = frame.evaluate("document.querySelector('video').currentTime")
     assert playhead(frame) == pytest.approx(100 * at / duration_s, abs=0.5)
