@@ -300,6 +300,10 @@ def test_replies_follow_the_project_language(editor: LocalEditor, uploads: list[
     assert first.reply.startswith("Done: ") and "replies in English or Chinese" in first.reply
     second = ja.say("add background music")
     assert "replies in English or Chinese" not in second.reply  # said once: the project remembers
+    tw = Session(editor, uploads, language="zh-TW")
+    first = tw.say("make a slideshow")
+    assert first.reply.startswith("好了：") and "簡體中文" in first.reply and "zh-TW" in first.reply
+    assert "簡體中文" not in tw.say("add background music").reply
 
 
 def test_text_no_font_can_show_is_reported_in_the_reply(project_media: dict[str, Path]) -> None:
@@ -372,14 +376,17 @@ def test_help_lists_every_row_in_the_projects_language() -> None:
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
-        ("en", ("en", False)),
-        ("zh-CN", ("zh", False)),
-        ("zh_TW", ("zh", False)),
-        ("ja", ("en", True)),
-        ("", ("en", False)),
+        ("en", ("en", None)),
+        ("en-GB", ("en", None)),
+        ("zh-CN", ("zh", None)),
+        ("zh-Hans-SG", ("zh", None)),
+        ("zh_TW", ("zh", "simplified_only")),
+        ("zh-Hant-HK", ("zh", "simplified_only")),
+        ("ja", ("en", "english_only")),
+        ("", ("en", None)),
     ],
 )
-def test_language_codes(code: str, expected: tuple[str, bool]) -> None:
+def test_language_codes(code: str, expected: tuple[str, str | None]) -> None:
     assert language(code) == expected
 
 

@@ -93,7 +93,7 @@ class LocalEditor:
 
     def edit(self, request: EditRequest) -> EditResult:
         """Apply the instruction to a copy of the draft. Blocks (it may probe media): run it in a thread."""
-        lang, fallback = language(request.language)
+        lang, not_in_its_language = language(request.language)
         original = request.draft if isinstance(request.draft, dict) else {}
         media = Media(request.uploads, self._resolve, self._probes)
         names = [upload_name(u) for u in media.uploads]
@@ -125,9 +125,10 @@ class LocalEditor:
             reply.unknown.append(Msg.of("help_hint"))
 
         changed = work.draft != baseline.draft
-        # Another language gets English, and a note saying so until a change records the project's language.
-        if fallback and keys.read_text(original.get("m") or {}, keys.LANGUAGE) != request.language:
-            reply.warnings.append(Msg.of("english_only", code=request.language))
+        # Another language gets English (Traditional Chinese, Simplified), and a note saying so
+        # until a change records the project's language.
+        if not_in_its_language and keys.read_text(original.get("m") or {}, keys.LANGUAGE) != request.language:
+            reply.warnings.append(Msg.of(not_in_its_language, code=request.language))
         if not changed:
             if changed_by:
                 reply.same.insert(0, Msg.of("cancelled_out"))

@@ -20,12 +20,17 @@ from nemo_mcp.local.editor.words import COLOURS
 Lang = Literal["en", "zh"]
 
 
-def language(code: str | None) -> tuple[Lang, bool]:
-    """The reply language for a project's language code, and whether that is a fallback to English."""
+# Chinese written in Traditional characters: replies come in Simplified, with a note saying so.
+_TRADITIONAL = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")
+
+
+def language(code: str | None) -> tuple[Lang, str | None]:
+    """The reply language for a project's language code, and the catalogue key of the note that
+    says the replies are not in that language (``None`` when they are)."""
     base = (code or "en").strip().lower().replace("_", "-")
     if base.startswith("zh"):
-        return "zh", False
-    return "en", not (base == "" or base.startswith("en"))
+        return "zh", "simplified_only" if base.startswith(_TRADITIONAL) else None
+    return "en", None if base == "" or base.startswith("en") else "english_only"
 
 
 class Words(Protocol):
@@ -251,6 +256,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "english_only": (
         "(The offline editor replies in English or Chinese; this project's language is {code}, so I reply in English.)",
         "（离线编辑器只会用中文或英文回复；这个项目的语言是{code}。）",
+    ),
+    "simplified_only": (
+        "(The offline editor writes Chinese in Simplified characters; this project's language is {code}.)",
+        "（離線編輯器只會用簡體中文回覆；這個專案的語言是{code}。）",
     ),
     "font_missing": (
         "The text {text} will not show in the video: no installed font has its script. Install one with "
