@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +143,13 @@ async def test_an_empty_timeline_has_no_frames(settings_for: Any, emulator: Emul
     async with Client(build_server(settings_for()), mode="legacy") as client:
         result = await client.call_tool("get_frames", {})
     assert result.is_error and "timeline is empty" in text_of(result)
+
+
+def test_frames_in_the_cloud_do_not_load_the_offline_editor_or_api_server() -> None:
+    """The cloud server's get_frames and doctor import one offline module, not the whole backend."""
+    code = (
+        "import sys, nemo_mcp.local.render, nemo_mcp.local.probe; "
+        "print(sorted(m for m in sys.modules if m.startswith(('nemo_mcp.apiserver', 'nemo_mcp.local.editor'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

@@ -1,27 +1,9 @@
-"""The offline backend's editor and renderer (``NEMO_BACKEND=local``).
+"""The offline backend (``NEMO_BACKEND=local``): one module per part, imported by what needs it.
 
-``LocalEditor`` interprets plain instructions into timeline edits; ``FfmpegRenderer``
-renders a draft to MP4 with the ffmpeg of the ``local`` extra (imageio-ffmpeg) or
-``NEMO_FFMPEG``, and ``render_frames`` renders JPEG frames of it at chosen times. They take a
-``resolve(url) -> Path | None`` that maps media URLs to files. ``find_font(text)`` names the font
-texts are drawn with (``None``: nothing here has the text's script).
+``backend.LocalBackend`` serves the API on 127.0.0.1 with ``editor.LocalEditor`` (plain
+instructions into timeline edits) and ``render.FfmpegRenderer`` (a draft to MP4 with the ffmpeg
+of the ``local`` extra, imageio-ffmpeg, or ``NEMO_FFMPEG``; ``render.render_frames`` makes JPEG
+frames of it). ``probe`` reads media with ffmpeg; ``fonts.find_font(text)`` names the font a text
+is drawn with. Nothing is imported here: the cloud server reaches for ``probe`` or ``render``
+alone (``get_frames``, ``doctor``) without loading the editor and the API server.
 """
-
-from __future__ import annotations
-
-from nemo_mcp.local.editor import LocalEditor
-from nemo_mcp.local.fonts import find_font
-from nemo_mcp.local.probe import MediaInfo, ffmpeg_exe, probe
-from nemo_mcp.local.render import FfmpegRenderer, Frame, RenderError, render_frames
-
-__all__ = [
-    "FfmpegRenderer",
-    "Frame",
-    "LocalEditor",
-    "MediaInfo",
-    "RenderError",
-    "ffmpeg_exe",
-    "find_font",
-    "probe",
-    "render_frames",
-]
