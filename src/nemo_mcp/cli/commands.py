@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from nemo_mcp import draft
 from nemo_mcp.config import Settings
 from nemo_mcp.core.connect import open_workflow
-from nemo_mcp.core.workflow import Progress, Workflow
+from nemo_mcp.core.workflow import Progress, Workflow, state_result
 from nemo_mcp.errors import NemoError
 from nemo_mcp.results import Result
 
@@ -75,12 +75,12 @@ async def _say(workflow: Workflow, args: argparse.Namespace, progress: Progress)
 
 
 async def _state(workflow: Workflow, args: argparse.Namespace, progress: Progress) -> Result:
-    result = await workflow.get_state(args.session)
+    state = await workflow.current_state(args.session)
+    result = state_result(state, workflow.last_changes(state))
     if args.json or result.segments_shown == result.segment_count:
         return result
     # A terminal has no context window to spare: every segment, not an outline that points at a
     # resource only MCP clients can read.
-    state = await workflow.read_state(result.session_id)
     return result.model_copy(update={"summary": draft.summarize(draft.parse_draft(state.draft, state.canvas))})
 
 

@@ -213,9 +213,13 @@ class Workflow:
         )
 
     async def get_state(self, session_id: str | None = None) -> StateResult:
-        sid = await self.resolve_session(session_id)
-        state = await self._replacing_lost_session(sid, lambda: self.client.state(sid))
+        state = await self.current_state(session_id)
         return state_result(state, self.last_changes(state))
+
+    async def current_state(self, session_id: str | None = None) -> api.SessionState:
+        """The state of a project (the current one by default), as ``get_state`` reads it."""
+        sid = await self.resolve_session(session_id)
+        return await self._replacing_lost_session(sid, lambda: self.client.state(sid))
 
     def last_changes(self, state: api.SessionState) -> frozenset[draft.Place]:
         """The segments the last instruction through this server changed, while the draft is
