@@ -44,6 +44,16 @@ def fast_env(emu_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def offline_env(folder: Path, **extra: str) -> dict[str, str]:
+    """Environment for a nemo-mcp on the offline backend, its state and videos under ``folder``."""
+    return {
+        "NEMO_BACKEND": "local",
+        "NEMO_STATE_DIR": str(folder / "state"),
+        "NEMO_OUTPUT_DIR": str(folder / "out"),
+        **extra,
+    }
+
+
 @pytest.fixture
 def settings_for(emulator: Emulator, tmp_path: Path) -> Any:
     def make(**extra: str) -> Settings:

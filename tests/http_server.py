@@ -28,9 +28,9 @@ class HttpServer:
         self.outlog = tmp_path / f"stdout-{n}.txt"
         command = [sys.executable, "-m", "nemo_mcp", "--transport", "streamable-http", "--host", host, "--port", "0"]
         full = {
+            **os.environ,
             "NEMO_STATE_DIR": str(tmp_path / "state"),
             "NEMO_OUTPUT_DIR": str(tmp_path / "out"),
-            **os.environ,
             **env,
         }
         with open(self.outlog, "wb") as out:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import offline_env
 from tests.editor_project import Session, claims_change, editor_for, upload_records
 
 from nemo_mcp.local.editor import LocalEditor
@@ -246,13 +247,7 @@ async def test_corpus_through_the_mcp_tools(media: dict[str, Path], tmp_path: Pa
     from nemo_mcp.server import build_server
 
     find_font = installed_font
-    env = {
-        **os.environ,
-        "NEMO_BACKEND": "local",
-        "NEMO_STATE_DIR": str(tmp_path / "state"),
-        "NEMO_LOG_LEVEL": "WARNING",
-    }
-    server = build_server(load_settings(env))
+    server = build_server(load_settings({**os.environ, **offline_env(tmp_path, NEMO_LOG_LEVEL="WARNING")}))
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for case in CASES:
         if case.get("mcp"):

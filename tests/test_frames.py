@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from tests.conftest import offline_env
 from tests.renderkit import decode_image, make
 
 from nemo_mcp.config import load_settings
@@ -45,9 +46,8 @@ def photo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def offline(tmp_path: Path) -> Any:
-    env = {**os.environ, "NEMO_BACKEND": "local", "NEMO_STATE_DIR": str(tmp_path / "state")}
-    env |= {"NEMO_OUTPUT_DIR": str(tmp_path / "out"), "NEMO_RENDER_POLL_SECONDS": "0.1", "NEMO_LOG_LEVEL": "WARNING"}
-    return build_server(load_settings(env))
+    env = offline_env(tmp_path, NEMO_RENDER_POLL_SECONDS="0.1", NEMO_LOG_LEVEL="WARNING")
+    return build_server(load_settings({**os.environ, **env}))
 
 
 async def call(client: Client, tool: str, args: dict[str, Any]) -> Any:

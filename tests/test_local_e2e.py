@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
+from tests.conftest import offline_env
 
 from nemo_mcp.cli.demo import INSTRUCTION, make_samples
 from nemo_mcp.local.probe import ffmpeg_exe, parse_banner
@@ -52,13 +53,7 @@ def mean_volume_db(video: Path) -> float:
 
 async def test_instructions_become_a_real_mp4(tmp_path: Path) -> None:
     files = make_samples(tmp_path / "media")
-    env = {
-        **os.environ,
-        "NEMO_BACKEND": "local",
-        "NEMO_STATE_DIR": str(tmp_path / "state"),
-        "NEMO_OUTPUT_DIR": str(tmp_path / "out"),
-        "NEMO_RENDER_POLL_SECONDS": "0.2",
-    }
+    env = {**os.environ, **offline_env(tmp_path, NEMO_RENDER_POLL_SECONDS="0.2")}
     params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
     async with Client(params, mode="legacy") as client:
         up = await client.call_tool("upload_media", {"paths": [str(f) for f in files]})

@@ -21,6 +21,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from tests.apphost.host import CHROMIUM_ARGS, AppHost, chromium
+from tests.conftest import offline_env
 
 from nemo_mcp.cli.demo import INSTRUCTION, make_samples
 from nemo_mcp.server.preview import (
@@ -149,17 +150,10 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppHost]:
     if chromium() is None and not os.environ.get("NEMO_REQUIRE_BROWSER"):
         pytest.skip("no Chromium found")
     tmp = tmp_path_factory.mktemp("preview")
-    env = {
-        **os.environ,
-        "NEMO_BACKEND": "local",
-        "NEMO_STATE_DIR": str(tmp / "state"),
-        "NEMO_OUTPUT_DIR": str(tmp / "out"),
-        # Short waits, so an export returns 'running' at once and the page follows it with check_job
-        # (a few times: the page asks again at most every 0.4 s). A 5 s render takes longer than this anywhere.
-        "NEMO_TOOL_WAIT_SECONDS": "0.25",
-        "NEMO_RENDER_POLL_SECONDS": "0.2",
-        "NEMO_LOG_LEVEL": "WARNING",
-    }
+    # Short waits, so an export returns 'running' at once and the page follows it with check_job
+    # (a few times: the page asks again at most every 0.4 s). A 5 s render takes longer than this anywhere.
+    waits = {"NEMO_TOOL_WAIT_SECONDS": "0.25", "NEMO_RENDER_POLL_SECONDS": "0.2", "NEMO_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, **offline_env(tmp, **waits)}
     params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
     with AppHost(params, timeout=WAIT_MS / 1000) as running:
         running.tmp = tmp  # type: ignore[attr-defined]

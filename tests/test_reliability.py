@@ -21,7 +21,7 @@ import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from tests.conftest import fast_env, png_bytes
+from tests.conftest import fast_env, offline_env, png_bytes
 from tests.http_server import HttpServer
 from tests.test_hardening import text_of
 from tests.test_hardening import timeline as make_timeline
@@ -543,12 +543,7 @@ class LinkServer:
 
 
 def offline(tmp_path: Path, **env: str) -> Any:
-    base = {
-        "NEMO_BACKEND": "local",
-        "NEMO_STATE_DIR": str(tmp_path / "state"),
-        "NEMO_OUTPUT_DIR": str(tmp_path / "out"),
-    }
-    return build_server(load_settings({**base, **env}))
+    return build_server(load_settings(offline_env(tmp_path, **env)))
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.apphost.host import CHROMIUM_ARGS, AppHost, chromium  # noqa: E402
+from tests.conftest import offline_env  # noqa: E402
 
 WIDTH = 760
 
@@ -53,15 +54,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        env = {
-            **os.environ,
-            "NEMO_BACKEND": "local",
-            "NEMO_STATE_DIR": str(tmp / "state"),
-            "NEMO_OUTPUT_DIR": str(tmp / "out"),
-            "NEMO_TOOL_WAIT_SECONDS": "1",
-            "NEMO_RENDER_POLL_SECONDS": "0.2",
-            "NEMO_LOG_LEVEL": "WARNING",
-        }
+        waits = {"NEMO_TOOL_WAIT_SECONDS": "1", "NEMO_RENDER_POLL_SECONDS": "0.2", "NEMO_LOG_LEVEL": "WARNING"}
+        env = {**os.environ, **offline_env(tmp, **waits)}
         params = StdioServerParameters(command=sys.executable, args=["-m", "nemo_mcp"], env=env)
         with AppHost(params, timeout=60) as host, sync_playwright() as p:
             files = make_samples(tmp / "media")
