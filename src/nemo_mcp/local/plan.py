@@ -142,10 +142,6 @@ class RenderPlan:
     def duration_s(self) -> float:
         return self.total_frames / self.fps
 
-    def parts_at(self, frame: int) -> list[VideoPart]:
-        """The one part that shows at ``frame``, or the two of a crossfade (earlier first)."""
-        return [part for part in self.video if part.start_frame <= frame < part.end_frame]
-
 
 # ---------------------------------------------------------------------------
 # Reading values.
