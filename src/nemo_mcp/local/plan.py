@@ -18,11 +18,11 @@ from typing import Any, Literal
 import anyio
 
 from nemo_mcp.draft import keys, media
+from nemo_mcp.draft.edit import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from nemo_mcp.errors import NemoError, RenderFailed
 from nemo_mcp.local.fonts import find_font
 from nemo_mcp.local.probe import MediaInfo, probe_cached
 
-DEFAULT_WIDTH, DEFAULT_HEIGHT = 1080, 1920
 FPS = 30
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
 

@@ -28,7 +28,7 @@ from typing import Any
 import anyio
 
 from nemo_mcp.local.fonts import DEFAULT_FONT
-from nemo_mcp.local.graph import FilterGraph, build_graph, escape_value, seconds, title_layout
+from nemo_mcp.local.graph import SAMPLE_RATE, FilterGraph, build_graph, escape_value, seconds, title_layout
 from nemo_mcp.local.plan import FPS, RenderError, Resolver, plan_from_draft, prepare_plan
 from nemo_mcp.local.probe import ffmpeg_exe, probe
 
@@ -47,7 +47,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FONT_FILE = DEFAULT_FONT
-SAMPLE_RATE = 48000
 # Measured on a 1080x1920 slideshow: veryfast with subme=1:me=dia has the same SSIM and PSNR
 # as plain veryfast at the same CRF (files ~10% larger) for ~30% less encoder CPU, which is what
 # takes a 2-core render past 2x real time. Searching no p8x8/b8x8 partitions saves 7% more at the
