@@ -194,14 +194,6 @@ def read_motion(seg: Mapping[str, Any]) -> Motion:
     return "none"
 
 
-def _fraction(obj: Mapping[str, Any], key: keys.Key) -> float | None:
-    """A 0..1 factor; 1..100 reads as a percentage."""
-    found = keys.read_number(obj, key)
-    if found is None or found > 100:
-        return None
-    return float(found) if found <= 1 else found / 100
-
-
 def _background(obj: Mapping[str, Any]) -> str | None:
     value = keys.read_text(obj, keys.BACKGROUND)
     if value is None:
@@ -290,7 +282,7 @@ def plan_from_draft(draft: Mapping[str, Any], resolve: Resolver, fps: int = FPS)
                 1.0 if volume is None else volume,
                 fade_in_s=min(_ms(seg, keys.FADE_IN) / 1000, duration_s),
                 fade_out_s=min(_ms(seg, keys.FADE_OUT) / 1000, duration_s),
-                duck=_fraction(seg, keys.DUCK),
+                duck=keys.volume(keys.read_number(seg, keys.DUCK)),
             )
         )
     for seg in _tracks(draft, keys.TRACK_TEXT):
