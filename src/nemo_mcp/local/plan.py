@@ -164,8 +164,9 @@ def _tracks(draft: Mapping[str, Any], track_type: int) -> Iterable[Mapping[str, 
         yield from (seg for seg in keys.read_list(track, keys.SEGMENTS) or [] if isinstance(seg, Mapping))
 
 
-def _even(value: Any, default: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 16:
+def _even(value: float | None, default: int) -> int:
+    """A size from ``keys.read_number``: None, or a finite non-negative number that is no bool."""
+    if value is None or not math.isfinite(value) or value < 16:  # isfinite kept: it raises on an int past float range
         return default
     return min(4096, int(value) // 2 * 2)  # yuv420p needs even sizes
 
