@@ -20,7 +20,7 @@ import re
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -307,27 +307,41 @@ async def render_frames(
     plan = await prepare_plan(draft, resolve, fps)
     exe = ffmpeg or ffmpeg_exe()
     size = frame_size(plan.width, plan.height, min(long_side, MAX_LONG_SIDE, max(plan.width, plan.height)))
+
+    with tempfile.TemporaryDirectory(prefix="nemo-frames-") as tmp:
+
+        async def one(index: int, time_s: float, limiter: anyio.CapacityLimiter) -> Frame:
+            work = Path(tmp) / str(index)
+            time_s = time_s if math.isfinite(time_s) else 0.0
+            frame = max(0, min(plan.total_frames - 1, round(max(0.0, time_s) * plan.fps)))
+            graph = build_graph(plan, work_dir=work, default_font=font_file, window=frame, window_size=size)
+            graph_file = _write_graph(graph, work)
+            async with limiter:
+                jpeg = await _encode_frame(exe, graph, graph_file)
+            return Frame(frame / plan.fps, jpeg, *size)
+
+        return await _each_time(times_s, one)
+
+
+async def _each_time(
+    times_s: Sequence[float], one: Callable[[int, float, anyio.CapacityLimiter], Awaitable[Frame]]
+) -> list[Frame]:
+    """``one(index, time_s, limiter)`` for every time at once, in order; ``one`` holds ``limiter``
+    (one slot per core) while it runs ffmpeg, so that frames render one ffmpeg per core."""
     frames: list[Frame | None] = [None] * len(times_s)
     limiter = anyio.CapacityLimiter(max(1, os.cpu_count() or 1))
 
-    async def one(index: int, time_s: float, work: Path) -> None:
-        time_s = time_s if math.isfinite(time_s) else 0.0
-        frame = max(0, min(plan.total_frames - 1, round(max(0.0, time_s) * plan.fps)))
-        graph = build_graph(plan, work_dir=work, default_font=font_file, window=frame, window_size=size)
-        graph_file = _write_graph(graph, work)
-        async with limiter:
-            jpeg = await _encode_frame(exe, graph, graph_file)
-        frames[index] = Frame(frame / plan.fps, jpeg, *size)
+    async def run(index: int, time_s: float) -> None:
+        frames[index] = await one(index, time_s, limiter)
 
-    with tempfile.TemporaryDirectory(prefix="nemo-frames-") as tmp:
-        try:
-            async with anyio.create_task_group() as tg:
-                for index, time_s in enumerate(times_s):
-                    tg.start_soon(one, index, float(time_s), Path(tmp) / str(index))
-        except ExceptionGroup as group:
-            # One frame's failure cancels the others; say it as the export would, not as a group.
-            errors = group.subgroup(RenderError)
-            raise (errors.exceptions[0] if errors else group) from None
+    try:
+        async with anyio.create_task_group() as tg:
+            for index, time_s in enumerate(times_s):
+                tg.start_soon(run, index, float(time_s))
+    except ExceptionGroup as group:
+        # One frame's failure cancels the others; the caller gets that failure, not a group of one.
+        errors = group.subgroup(RenderError)
+        raise (errors.exceptions[0] if errors else group) from None
     return [frame for frame in frames if frame is not None]
 
 
@@ -376,10 +390,8 @@ async def video_stills(
     size = frame_size(info.width, info.height, min(long_side, MAX_LONG_SIDE, max(info.width, info.height)))
     # The last frame starts a frame before the end: seeking to the very end finds nothing.
     last = max(0.0, (info.duration_s or 0.0) - 1 / FPS)
-    frames: list[Frame | None] = [None] * len(times_s)
-    limiter = anyio.CapacityLimiter(max(1, os.cpu_count() or 1))
 
-    async def one(index: int, time_s: float) -> None:
+    async def one(_index: int, time_s: float, limiter: anyio.CapacityLimiter) -> Frame:
         at = min(max(0.0, time_s if math.isfinite(time_s) else 0.0), last)
         args = [
             exe, "-hide_banner", "-nostdin", "-v", "error", "-ss", seconds(at), "-i", str(path),
@@ -391,13 +403,6 @@ async def video_stills(
             if done.returncode != 0 or not done.stdout:
                 why = summarize_stderr(done.stderr.decode("utf-8", "replace").splitlines())
                 raise RenderError(f"Could not read a frame of {path.name}: {why}")
-            frames[index] = Frame(round(at, 3), await _within_budget(exe, done.stdout), *size)
+            return Frame(round(at, 3), await _within_budget(exe, done.stdout), *size)
 
-    try:
-        async with anyio.create_task_group() as tg:
-            for index, time_s in enumerate(times_s):
-                tg.start_soon(one, index, float(time_s))
-    except ExceptionGroup as group:
-        errors = group.subgroup(RenderError)
-        raise (errors.exceptions[0] if errors else group) from None
-    return [frame for frame in frames if frame is not None]
+    return await _each_time(times_s, one)
