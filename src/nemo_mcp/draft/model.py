@@ -240,11 +240,12 @@ MAX_DURATION_MS: Final = 30 * 60_000
 def too_long(draft: Any) -> str | None:
     """Why the draft is longer than :data:`MAX_DURATION_MS`, as the end of a sentence; None when it is not."""
     timeline = parse_draft(draft)
-    segments = [s for track in timeline.tracks for s in track.segments]
-    length = max([timeline.duration_ms, *(s.end_ms for s in segments)])
+    # The tracks' ends are known without reading a segment: most drafts are checked and fit.
+    length = max([timeline.duration_ms, *(track.end_ms for track in timeline.tracks)])
     if length <= MAX_DURATION_MS:
         return None
     why = f"the timeline is {_clock(length)} long, and a video may be at most {MAX_DURATION_MS // 60_000} minutes"
+    segments = (s for track in timeline.tracks for s in track.segments)
     longest = max(segments, key=lambda s: s.duration_ms, default=None)
     if longest is not None and longest.duration_ms > MAX_DURATION_MS // 2:
         what = longest.name or longest.text or longest.kind or "one item"
