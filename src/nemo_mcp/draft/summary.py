@@ -345,11 +345,15 @@ def page(timeline: Timeline, title: str, uri: str, number: int, limit: int = TEX
     ``?page=N``, and each page but the last names the next. A timeline that fits on one page is
     its :func:`summarize`. Raises ``ValueError`` for a page that does not exist.
     """
-    whole = f"{title}\n\n{summarize(timeline)}\n"
-    if len(whole) + 40 * len(timeline.tracks) <= limit:
-        if number != 1:
-            raise ValueError(f"There is only 1 page; page {number} does not exist.")
-        return Page(whole, 1, 1, 1 if timeline.exportable else 0, timeline.segment_count)
+    tracks = len(timeline.tracks)
+    # A segment's line is at least 16 characters with its newline (``1. BGM:  (0-0s)``), so past
+    # one line per 12 characters the whole list cannot fit: it is not built only to be measured.
+    if (timeline.segment_count + tracks) * 12 <= limit:
+        whole = f"{title}\n\n{summarize(timeline)}\n"
+        if len(whole) + 40 * tracks <= limit:
+            if number != 1:
+                raise ValueError(f"There is only 1 page; page {number} does not exist.")
+            return Page(whole, 1, 1, 1 if timeline.exportable else 0, timeline.segment_count)
     lines = list(_listing(timeline))
     # What a page holds besides its lines: its title, the header (page 1), a "continued" line,
     # the link to the next page, the blank lines between them and the final newline.
