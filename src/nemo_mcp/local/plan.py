@@ -68,8 +68,6 @@ _HEX = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
 class RenderError(RenderFailed):
     """A local render failed; the message says why in a user's words."""
 
-    stderr: tuple[str, ...] = ()  # ffmpeg's last lines, when ffmpeg failed
-
     def __init__(self, message: str) -> None:
         super().__init__(message, render_id="local")
 

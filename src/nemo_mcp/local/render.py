@@ -151,12 +151,8 @@ class FfmpegRenderer:
             ]  # fmt: skip
             log.debug("ffmpeg graph for %s:\n%s", out_path, graph.graph)
             try:
-                await self._run(args, plan.duration_s, self._scaled(on_progress))
+                await self._run(args, graph, plan.duration_s, self._scaled(on_progress))
                 partial.replace(out_path)
-            except RenderError as exc:
-                partial.unlink(missing_ok=True)
-                out_path.unlink(missing_ok=True)
-                raise name_the_segment(exc, graph) from exc
             except BaseException:
                 partial.unlink(missing_ok=True)
                 out_path.unlink(missing_ok=True)
@@ -168,7 +164,9 @@ class FfmpegRenderer:
             return on_progress
         return lambda percent: on_progress(percent * self._progress_scale / 100.0)
 
-    async def _run(self, args: list[str], duration_s: float, on_progress: Callable[[float], None]) -> None:
+    async def _run(
+        self, args: list[str], graph: FilterGraph, duration_s: float, on_progress: Callable[[float], None]
+    ) -> None:
         proc = await asyncio.create_subprocess_exec(
             *args,
             stdin=asyncio.subprocess.DEVNULL,
@@ -225,15 +223,12 @@ class FfmpegRenderer:
                     await stderr_task
         if returncode != 0:
             log.warning("ffmpeg failed (%s): %s", returncode, "".join(stderr_tail))
-            error = RenderError(f"{_FAILED_PREFIX}{summarize_stderr(stderr_tail)}")
-            error.stderr = tuple(stderr_tail)
-            raise error
+            raise ffmpeg_failed(summarize_stderr(stderr_tail), stderr_tail, graph)
 
 
 # ---------------------------------------------------------------------------
 # Shared by the export and the frames.
 
-_FAILED_PREFIX = "ffmpeg could not render the video: "
 # ffmpeg's filter threads (slice threading of overlay, fade, boxblur…); x264 and decoders thread themselves.
 THREADS = max(1, min(os.cpu_count() or 1, 4))
 
@@ -250,14 +245,15 @@ def _write_graph(graph: FilterGraph, work: Path) -> Path:
 _INPUT_INDEX = re.compile(r"(?:in#|[vas]ist#|[Ii]nput #|input file #)(\d+)")
 
 
-def name_the_segment(error: RenderError, graph: FilterGraph) -> RenderError:
-    """The error, naming the timeline's segment when ffmpeg's message points at one of its inputs."""
-    for line in reversed(error.stderr):
+def ffmpeg_failed(why: str, tail: Iterable[str], graph: FilterGraph) -> RenderError:
+    """ffmpeg's failure (``why``, from ``tail``, its last lines of stderr), naming the timeline's
+    segment when a line points at one of the graph's inputs."""
+    for line in reversed(list(tail)):
         match = _INPUT_INDEX.search(line)
         if match and int(match.group(1)) < len(graph.input_labels):
             label = graph.input_labels[int(match.group(1))]
-            return RenderError(f"The timeline's {label} could not be read: {str(error).removeprefix(_FAILED_PREFIX)}")
-    return error
+            return RenderError(f"The timeline's {label} could not be read: {why}")
+    return RenderError(f"ffmpeg could not render the video: {why}")
 
 
 # ---------------------------------------------------------------------------
@@ -357,9 +353,7 @@ async def _encode_frame(exe: str, graph: FilterGraph, graph_file: Path) -> bytes
     done = await anyio.run_process(args, check=False)
     if done.returncode != 0 or not done.stdout:
         lines = done.stderr.decode("utf-8", "replace").splitlines()
-        error = RenderError(f"{_FAILED_PREFIX}{summarize_stderr(lines)}")
-        error.stderr = tuple(lines[-40:])
-        raise name_the_segment(error, graph)
+        raise ffmpeg_failed(summarize_stderr(lines), lines[-40:], graph)
     return await _within_budget(exe, done.stdout)
 
 
