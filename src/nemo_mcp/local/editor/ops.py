@@ -847,14 +847,10 @@ def fade_black(p: Project, command: Command, env: Env) -> Outcome:
     if args.get("music") and p.music:
         seg = p.music[0]
         before = copy.deepcopy(seg)
-        _fade(seg, which, args.get("ms"), off, MUSIC_FADE_MS)
+        music_length = _fade(seg, which, args.get("ms"), off, MUSIC_FADE_MS)
         if seg != before:
             key = "music_fade_off" if off else "music_fade"
-            notes = (
-                Msg.of(
-                    key, which=Msg.of(_FADE_WORDS[which]), length=Seconds(keys.read_ms(seg, keys.FADE_OUT) or length)
-                ),
-            )
+            notes = (Msg.of(key, which=Msg.of(_FADE_WORDS[which]), length=Seconds(music_length)),)
     if off:
         return Outcome(Msg.of("fade_black_off", **words), Msg.of("fade_black_off_same", **words), notes)
     shown: dict[str, Value] = {**words, "length": Seconds(length)}
