@@ -319,16 +319,8 @@ _EXAMPLES: Final = {
 
 
 def _pool(project: Project, kind: str) -> list[dict[str, Any]]:
-    video = project.video
-    if kind == "image":
-        return [s for s in video if project.kind(s) == "image"]
-    if kind == "gif":
-        return [s for s in video if project.kind(s) == "gif"]
-    if kind in {"clip", "video"}:
-        return [s for s in video if project.kind(s) == "video"]
-    if kind == "color":
-        return [s for s in video if project.kind(s) == "color"]
-    return list(video)
+    counted = _COUNTED.get(kind)
+    return [s for s in project.video if counted is None or project.kind(s) == counted]
 
 
 def _name_matches(seg: dict[str, Any], name: str) -> bool:
