@@ -60,9 +60,7 @@ def _alternatives(names: Iterable[str]) -> str:
     return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
 
 
-_EXT = "|".join(
-    sorted(["png", "jpg", "jpeg", "gif", "webp", "mp4", "mov", "avi", "webm", "mkv", "mp3", "wav", "m4a", "aac"])
-)
+_EXT = "|".join(sorted(FORMATS))  # no extension starts another, so the order is free
 # A file name not among the project's (they are matched as given, in any script): Latin letters only,
 # so "背景音乐换成song.mp3" names song.mp3.
 _FILE = re.compile(rf"(?<![a-z0-9_.\-])([a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*\.(?:{_EXT}))(?![a-z0-9])")
