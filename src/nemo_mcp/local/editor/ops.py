@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -123,6 +123,12 @@ def _gif_ms(facts: Facts, photo_ms: int) -> int:
     return loop * max(1, math.ceil(photo_ms / loop))
 
 
+def _photo_ms(p: Project, segs: Iterable[dict[str, Any]]) -> int:
+    """A new photo's length: the one every photo among ``segs`` has, else the default."""
+    stills = {duration(s) for s in segs if p.kind(s) == "image"}
+    return stills.pop() if len(stills) == 1 else PHOTO_MS
+
+
 def _new_item(p: Project, upload: dict[str, Any], photo_ms: int) -> dict[str, Any]:
     src, kind = upload["cdn_url"], upload_kind(upload)
     facts = p.media.facts(src, kind)
@@ -156,8 +162,7 @@ def build(p: Project, command: Command, env: Env) -> Outcome:
     existing: dict[str, dict[str, Any]] = {}
     for seg in current:
         existing.setdefault(str(seg.get("src")), seg)
-    stills = {duration(s) for s in existing.values() if p.kind(s) == "image"}
-    photo_ms = stills.pop() if len(stills) == 1 else PHOTO_MS
+    photo_ms = _photo_ms(p, existing.values())
     media = [existing.pop(u["cdn_url"]) if u["cdn_url"] in existing else _new_item(p, u, photo_ms) for u in uploads]
     # Background cards keep their side: those before the first media item stay first.
     first_media = next((i for i, s in enumerate(current) if p.kind(s) != "color"), len(current))
@@ -221,8 +226,7 @@ def add_item(p: Project, command: Command, env: Env) -> Outcome:
     if not command.args.get("again") and any(s.get("src") == upload["cdn_url"] for s in video):
         seg = next(s for s in video if s.get("src") == upload["cdn_url"])
         return Outcome(Msg.of("order_same", item=p.label(seg)), Msg.of("order_same", item=p.label(seg)))
-    stills = {duration(s) for s in video if p.kind(s) == "image"}
-    seg = _new_item(p, upload, stills.pop() if len(stills) == 1 else PHOTO_MS)
+    seg = _new_item(p, upload, _photo_ms(p, video))
     index, where = _place(p, video, command)
     video.insert(index, seg)
     p.set_video(video)
