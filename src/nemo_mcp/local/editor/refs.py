@@ -19,6 +19,7 @@ from nemo_mcp.draft import keys
 from nemo_mcp.draft import media as formats
 from nemo_mcp.draft.media import FORMATS
 from nemo_mcp.local.editor import words
+from nemo_mcp.local.editor.media import is_called
 from nemo_mcp.local.editor.replies import Count, Item, Listing, Noun, Refusal, Said
 from nemo_mcp.local.editor.timeline import Project
 
@@ -322,8 +323,7 @@ def _pool(project: Project, kind: str) -> list[dict[str, Any]]:
 
 
 def _name_matches(seg: dict[str, Any], name: str) -> bool:
-    shown = (keys.read_text(seg, keys.NAME) or formats.file_name(str(seg.get("src", "")))).lower()
-    return shown == name or shown.rsplit(".", 1)[0] == name
+    return is_called(keys.read_text(seg, keys.NAME) or formats.file_name(str(seg.get("src", ""))), name)
 
 
 def items(project: Project, ref: Ref, *, many: bool = False) -> list[dict[str, Any]]:
