@@ -22,12 +22,6 @@ DEFAULT_CROSSFADE_MS: Final = 1000
 CANVASES: Final = {"portrait": (1080, 1920), "landscape": (1920, 1080), "square": (1080, 1080)}
 
 
-def shape_of(width: int, height: int) -> str:
-    if width == height:
-        return "square"
-    return "landscape" if width > height else "portrait"
-
-
 class Project:
     """A private copy of a draft being edited, with the project's media."""
 
