@@ -592,7 +592,7 @@ def add_text(p: Project, command: Command, env: Env) -> Outcome:
     seg = {"id": p.edit.next_id("x"), "st": begin, "d": length, "tx": text}
     style = {**args, "pos": args.get("pos") or ("bottom" if args.get("role") == "caption" else None)}
     shown = _style(p, seg, style)
-    p.text_track()["sg"].append(seg)
+    p.track(TEXT)["sg"].append(seg)
     end = min(begin + length, total) if total else begin + length
     return Outcome(
         Msg.of("text_added", text=Said(text), start=Seconds(begin), end=Seconds(end), style=Suffix(tuple(shown)))
@@ -673,7 +673,7 @@ def card(p: Project, command: Command, env: Env) -> Outcome:
         shift = start(old_first)  # texts stay with the pictures they were over
         for text_seg in p.edit.segments(TEXT):
             text_seg["st"] = start(text_seg) + shift
-    p.text_track()["sg"].append({"id": p.edit.next_id("x"), "st": start(seg), "d": duration(seg), "tx": text.strip()})
+    p.track(TEXT)["sg"].append({"id": p.edit.next_id("x"), "st": start(seg), "d": duration(seg), "tx": text.strip()})
     return Outcome(
         Msg.of(
             "card_added",
@@ -745,9 +745,7 @@ def add_music(p: Project, command: Command, env: Env) -> Outcome:
             "id": p.edit.next_id("a"), "st": 0, "d": total, "n": upload_name(upload), "k": "audio",
             "src": upload["cdn_url"], "v": round(float(MUSIC_LEVEL if level is None else level), 2),
         }  # fmt: skip
-        track = p.edit.track(AUDIO, create=True)
-        assert track is not None
-        track["sg"].append(seg)
+        p.track(AUDIO)["sg"].append(seg)
     shown: dict[str, Value] = {"name": upload_name(upload), "level": Percent(keys.read_volume(seg) or 0.0)}
     return Outcome(Msg.of("music_added", **shown), Msg.of("music_same", **shown))
 
