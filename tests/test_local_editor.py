@@ -254,6 +254,16 @@ def test_fades_ducking_and_the_clips_own_sound(s: Session) -> None:
     assert (s.draft["m"]["fi"], s.draft["m"]["fo"]) == (1000, 1000)
 
 
+@pytest.mark.parametrize(("said", "key"), [("fade in", "fi"), ("fade out", "fo")])
+def test_a_fade_that_takes_the_music_along_reports_the_musics_own_fade(s: Session, said: str, key: str) -> None:
+    s.say("make a slideshow")
+    s.say("add background music")
+    result = s.say(said)
+    written = s.track(1)[0][key]
+    assert written == 2000 and s.draft["m"][key] == 1000  # the music fades longer than the picture
+    assert f"The music now fades {said.split()[1]} over {written / 1000:g} s." in result.reply
+
+
 def test_the_video_length_is_reached_exactly(s: Session) -> None:
     s.say("make a slideshow")
     for seconds in (15, 40, 23.7):

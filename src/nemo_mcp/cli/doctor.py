@@ -59,11 +59,11 @@ async def diagnose(settings: Settings) -> Diagnosis:
         _dir_check("state dir", settings.state_dir, private=True),
         _dir_check("output dir", settings.output_dir, private=False),
     ]
+    ffmpeg = _ffmpeg_check()
     if settings.backend == "local":
-        checks.append(_ffmpeg_check())
+        checks.append(ffmpeg)
     else:
         # On the cloud ffmpeg only serves get_frames, so its absence is a warning, not a failure.
-        ffmpeg = _ffmpeg_check()
         if ffmpeg.verdict == "fail":
             detail = f"get_frames needs it: pip install 'nemo-mcp[local]' ({ffmpeg.detail})"
             ffmpeg = Check(name="ffmpeg", verdict="warn", detail=detail)

@@ -118,7 +118,8 @@ class LocalEditor:
                 changed_by.append(command)
 
         for clause in parsed.unknown:
-            topics = [t for t, pattern in TOPICS.items() if pattern.search(fold(clause))]
+            folded = fold(clause)
+            topics = [t for t, pattern in TOPICS.items() if pattern.search(folded)]
             reply.unknown.append(Msg.of("not_understood", said=Said(clause)))
             reply.unknown.append(Msg.of("try", options=Options(suggestions(topics, lang))))
         if parsed.unknown and not parsed.commands:

@@ -64,12 +64,18 @@ def upload_name(upload: Mapping[str, Any]) -> str:
     return str(upload.get("filename") or formats.file_name(str(upload.get("cdn_url", ""))) or "media")
 
 
+def is_called(shown: str, name: str) -> bool:
+    """Whether a file shown as ``shown`` is called ``name`` (lower-case): its file name, or that
+    without its extension, in any case."""
+    shown = shown.lower()
+    return name in {shown, shown.rsplit(".", 1)[0]}
+
+
 def find_upload(uploads: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
     """The upload called ``name`` (its file name, or the name without its extension)."""
     wanted = name.lower()
     for upload in reversed(uploads):  # the latest of equal names
-        shown = upload_name(upload).lower()
-        if wanted in {shown, shown.rsplit(".", 1)[0]}:
+        if is_called(upload_name(upload), wanted):
             found: dict[str, Any] = upload
             return found
     return None

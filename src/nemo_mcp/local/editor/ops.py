@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -123,6 +123,12 @@ def _gif_ms(facts: Facts, photo_ms: int) -> int:
     return loop * max(1, math.ceil(photo_ms / loop))
 
 
+def _photo_ms(p: Project, segs: Iterable[dict[str, Any]]) -> int:
+    """A new photo's length: the one every photo among ``segs`` has, else the default."""
+    stills = {duration(s) for s in segs if p.kind(s) == "image"}
+    return stills.pop() if len(stills) == 1 else PHOTO_MS
+
+
 def _new_item(p: Project, upload: dict[str, Any], photo_ms: int) -> dict[str, Any]:
     src, kind = upload["cdn_url"], upload_kind(upload)
     facts = p.media.facts(src, kind)
@@ -156,8 +162,7 @@ def build(p: Project, command: Command, env: Env) -> Outcome:
     existing: dict[str, dict[str, Any]] = {}
     for seg in current:
         existing.setdefault(str(seg.get("src")), seg)
-    stills = {duration(s) for s in existing.values() if p.kind(s) == "image"}
-    photo_ms = stills.pop() if len(stills) == 1 else PHOTO_MS
+    photo_ms = _photo_ms(p, existing.values())
     media = [existing.pop(u["cdn_url"]) if u["cdn_url"] in existing else _new_item(p, u, photo_ms) for u in uploads]
     # Background cards keep their side: those before the first media item stay first.
     first_media = next((i for i, s in enumerate(current) if p.kind(s) != "color"), len(current))
@@ -221,8 +226,7 @@ def add_item(p: Project, command: Command, env: Env) -> Outcome:
     if not command.args.get("again") and any(s.get("src") == upload["cdn_url"] for s in video):
         seg = next(s for s in video if s.get("src") == upload["cdn_url"])
         return Outcome(Msg.of("order_same", item=p.label(seg)), Msg.of("order_same", item=p.label(seg)))
-    stills = {duration(s) for s in video if p.kind(s) == "image"}
-    seg = _new_item(p, upload, stills.pop() if len(stills) == 1 else PHOTO_MS)
+    seg = _new_item(p, upload, _photo_ms(p, video))
     index, where = _place(p, video, command)
     video.insert(index, seg)
     p.set_video(video)
@@ -588,7 +592,7 @@ def add_text(p: Project, command: Command, env: Env) -> Outcome:
     seg = {"id": p.edit.next_id("x"), "st": begin, "d": length, "tx": text}
     style = {**args, "pos": args.get("pos") or ("bottom" if args.get("role") == "caption" else None)}
     shown = _style(p, seg, style)
-    p.text_track()["sg"].append(seg)
+    p.track(TEXT)["sg"].append(seg)
     end = min(begin + length, total) if total else begin + length
     return Outcome(
         Msg.of("text_added", text=Said(text), start=Seconds(begin), end=Seconds(end), style=Suffix(tuple(shown)))
@@ -669,7 +673,7 @@ def card(p: Project, command: Command, env: Env) -> Outcome:
         shift = start(old_first)  # texts stay with the pictures they were over
         for text_seg in p.edit.segments(TEXT):
             text_seg["st"] = start(text_seg) + shift
-    p.text_track()["sg"].append({"id": p.edit.next_id("x"), "st": start(seg), "d": duration(seg), "tx": text.strip()})
+    p.track(TEXT)["sg"].append({"id": p.edit.next_id("x"), "st": start(seg), "d": duration(seg), "tx": text.strip()})
     return Outcome(
         Msg.of(
             "card_added",
@@ -741,9 +745,7 @@ def add_music(p: Project, command: Command, env: Env) -> Outcome:
             "id": p.edit.next_id("a"), "st": 0, "d": total, "n": upload_name(upload), "k": "audio",
             "src": upload["cdn_url"], "v": round(float(MUSIC_LEVEL if level is None else level), 2),
         }  # fmt: skip
-        track = p.edit.track(AUDIO, create=True)
-        assert track is not None
-        track["sg"].append(seg)
+        p.track(AUDIO)["sg"].append(seg)
     shown: dict[str, Value] = {"name": upload_name(upload), "level": Percent(keys.read_volume(seg) or 0.0)}
     return Outcome(Msg.of("music_added", **shown), Msg.of("music_same", **shown))
 
@@ -847,14 +849,10 @@ def fade_black(p: Project, command: Command, env: Env) -> Outcome:
     if args.get("music") and p.music:
         seg = p.music[0]
         before = copy.deepcopy(seg)
-        _fade(seg, which, args.get("ms"), off, MUSIC_FADE_MS)
+        music_length = _fade(seg, which, args.get("ms"), off, MUSIC_FADE_MS)
         if seg != before:
             key = "music_fade_off" if off else "music_fade"
-            notes = (
-                Msg.of(
-                    key, which=Msg.of(_FADE_WORDS[which]), length=Seconds(keys.read_ms(seg, keys.FADE_OUT) or length)
-                ),
-            )
+            notes = (Msg.of(key, which=Msg.of(_FADE_WORDS[which]), length=Seconds(music_length)),)
     if off:
         return Outcome(Msg.of("fade_black_off", **words), Msg.of("fade_black_off_same", **words), notes)
     shown: dict[str, Value] = {**words, "length": Seconds(length)}

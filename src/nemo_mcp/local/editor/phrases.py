@@ -154,7 +154,8 @@ def unquoted(clause: Clause, *, after_noun: bool = True) -> str | None:
     text = re.sub(r"^(?:the|a|an)\s+", "", text, flags=re.I)
     if not text or _NOT_TEXT.match(text.lower()) or words.QUOTE_MARK in text:
         return None
-    if words.colours(words.fold(text)) or words.position(words.fold(text)) or words.times(words.fold(text)).any:
+    folded = words.fold(text)
+    if words.colours(folded) or words.position(folded) or words.times(folded).any:
         return None
     return text
 

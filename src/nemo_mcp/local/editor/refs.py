@@ -19,6 +19,7 @@ from nemo_mcp.draft import keys
 from nemo_mcp.draft import media as formats
 from nemo_mcp.draft.media import FORMATS
 from nemo_mcp.local.editor import words
+from nemo_mcp.local.editor.media import is_called
 from nemo_mcp.local.editor.replies import Count, Item, Listing, Noun, Refusal, Said
 from nemo_mcp.local.editor.timeline import Project
 
@@ -60,9 +61,7 @@ def _alternatives(names: Iterable[str]) -> str:
     return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
 
 
-_EXT = "|".join(
-    sorted(["png", "jpg", "jpeg", "gif", "webp", "mp4", "mov", "avi", "webm", "mkv", "mp3", "wav", "m4a", "aac"])
-)
+_EXT = "|".join(sorted(FORMATS))  # no extension starts another, so the order is free
 # A file name not among the project's (they are matched as given, in any script): Latin letters only,
 # so "背景音乐换成song.mp3" names song.mp3.
 _FILE = re.compile(rf"(?<![a-z0-9_.\-])([a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*\.(?:{_EXT}))(?![a-z0-9])")
@@ -319,21 +318,12 @@ _EXAMPLES: Final = {
 
 
 def _pool(project: Project, kind: str) -> list[dict[str, Any]]:
-    video = project.video
-    if kind == "image":
-        return [s for s in video if project.kind(s) == "image"]
-    if kind == "gif":
-        return [s for s in video if project.kind(s) == "gif"]
-    if kind in {"clip", "video"}:
-        return [s for s in video if project.kind(s) == "video"]
-    if kind == "color":
-        return [s for s in video if project.kind(s) == "color"]
-    return list(video)
+    counted = _COUNTED.get(kind)
+    return [s for s in project.video if counted is None or project.kind(s) == counted]
 
 
 def _name_matches(seg: dict[str, Any], name: str) -> bool:
-    shown = (keys.read_text(seg, keys.NAME) or formats.file_name(str(seg.get("src", "")))).lower()
-    return shown == name or shown.rsplit(".", 1)[0] == name
+    return is_called(keys.read_text(seg, keys.NAME) or formats.file_name(str(seg.get("src", ""))), name)
 
 
 def items(project: Project, ref: Ref, *, many: bool = False) -> list[dict[str, Any]]:

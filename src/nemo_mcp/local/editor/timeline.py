@@ -22,12 +22,6 @@ DEFAULT_CROSSFADE_MS: Final = 1000
 CANVASES: Final = {"portrait": (1080, 1920), "landscape": (1920, 1080), "square": (1080, 1080)}
 
 
-def shape_of(width: int, height: int) -> str:
-    if width == height:
-        return "square"
-    return "landscape" if width > height else "portrait"
-
-
 class Project:
     """A private copy of a draft being edited, with the project's media."""
 
@@ -49,24 +43,20 @@ class Project:
     def video(self) -> list[dict[str, Any]]:
         return self.edit.segments(VIDEO)
 
-    def video_track(self) -> dict[str, Any]:
-        track = self.edit.track(VIDEO, create=True)
+    def track(self, track_type: int) -> dict[str, Any]:
+        """The first track of this type, created when there is none."""
+        track = self.edit.track(track_type, create=True)
         assert track is not None
         return track
 
     def set_video(self, segments: list[dict[str, Any]]) -> None:
-        self.video_track()["sg"] = segments
+        self.track(VIDEO)["sg"] = segments
         self.edit.drop_empty_tracks()
 
     @property
     def texts(self) -> list[dict[str, Any]]:
         """Text items in the order they appear (then in track order)."""
         return sorted(self.edit.segments(TEXT), key=start)
-
-    def text_track(self) -> dict[str, Any]:
-        track = self.edit.track(TEXT, create=True)
-        assert track is not None
-        return track
 
     def drop(self, track_type: int, segments: list[dict[str, Any]]) -> None:
         track = self.edit.track(track_type)
