@@ -274,12 +274,20 @@ class Store:
             row = db.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
             if row is None:
                 return None
-            uploads = db.execute("SELECT record FROM uploads WHERE session_id = ? ORDER BY id", (session_id,))
-            upload_list = [json.loads(r[0]) for r in uploads.fetchall()]
+            upload_list = _uploads(db, session_id)
             history = db.execute("SELECT draft FROM history WHERE session_id = ? ORDER BY id", (session_id,))
             history_list = [json.loads(r[0]) for r in history.fetchall()]
             lease = _lease(db, session_id)
         return Snapshot(_session(row), upload_list, history_list, lease)
+
+    def session_and_uploads(self, session_id: str) -> tuple[SessionRecord, list[dict[str, Any]]] | None:
+        """The session and its uploads, read together; a snapshot would also parse up to 50 undo drafts."""
+        with self._read() as db:
+            row = db.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is None:
+                return None
+            uploads = _uploads(db, session_id)
+        return _session(row), uploads
 
     def add_uploads(self, session_id: str, records: list[dict[str, Any]]) -> bool:
         """Append upload records; False when the session is gone."""
@@ -410,6 +418,11 @@ def _session_row(record: SessionRecord) -> tuple[Any, ...]:
         record.version,
         record.created_at,
     )
+
+
+def _uploads(db: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
+    rows = db.execute("SELECT record FROM uploads WHERE session_id = ? ORDER BY id", (session_id,))
+    return [json.loads(r[0]) for r in rows.fetchall()]
 
 
 def _lease(db: sqlite3.Connection, session_id: str) -> str | None:
