@@ -343,11 +343,8 @@ class ApiServer:
         return f"{base_url.rstrip('/')}{self.signer.signed(path)}"
 
     async def submit_render(self, request: Request) -> Response:
-        try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return render_error(400, "Invalid JSON body")
-        if not isinstance(body, dict):
+        body = await _json_body(request)
+        if body is None:
             return render_error(400, "Invalid JSON body")
         draft = body.get("draft")
         if not isinstance(draft, dict) or not has_segments(draft):
