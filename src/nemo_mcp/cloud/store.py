@@ -157,7 +157,6 @@ class StateStore:
     def _connect(target: str) -> sqlite3.Connection:
         db = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         try:
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if target != ":memory:":
                 db.execute("PRAGMA journal_mode = WAL")
             db.executescript(_SCHEMA)
