@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeGuard, TypeVar
+from typing import Any, Literal, TypeGuard, TypeVar
 
 import anyio
 
@@ -202,12 +202,12 @@ class StateStore:
     # -- access ---------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, mode: Literal["DEFERRED", "IMMEDIATE"]) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self._db is None:
                 self._db = self._open()
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
+            db.execute(f"BEGIN {mode}")
             try:
                 yield db
             except BaseException:
@@ -215,12 +215,20 @@ class StateStore:
                 raise
             db.execute("COMMIT")
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run(self, work: Callable[[sqlite3.Connection], T], mode: Literal["DEFERRED", "IMMEDIATE"]) -> T:
         def in_thread() -> T:
-            with self._transaction() as db:
+            with self._transaction(mode) as db:
                 return work(db)
 
         return await anyio.to_thread.run_sync(in_thread)
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        # WAL readers never wait for a writer; the token is polled every 50 ms while another process fetches it.
+        return await self._run(work, "DEFERRED")
+
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        # Taken at BEGIN: a read that turned into a write would fail at once if another process wrote meanwhile.
+        return await self._run(work, "IMMEDIATE")
 
     def close(self) -> None:
         with self._lock:
@@ -240,10 +248,10 @@ class StateStore:
                 return str(row[0])
             return _set_client_id(db)
 
-        return await self._run(ensure)
+        return await self._write(ensure)
 
     async def new_client_id(self) -> str:
-        return await self._run(_set_client_id)
+        return await self._write(_set_client_id)
 
     # -- token -------------------------------------------------------------------------------------
 
@@ -252,10 +260,10 @@ class StateStore:
             row = db.execute("SELECT token, user_id, expires_at FROM tokens WHERE scope = ?", (self.scope,)).fetchone()
             return CachedToken(row[0], row[1], float(row[2])) if row else None
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def save_token(self, token: CachedToken) -> None:
-        await self._run(
+        await self._write(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)",
                 (self.scope, token.token, token.user_id, token.expires_at),
@@ -273,10 +281,10 @@ class StateStore:
             db.execute("INSERT OR REPLACE INTO token_leases VALUES (?, ?, ?)", (self.scope, holder, now + seconds))
             return True
 
-        return await self._run(claim)
+        return await self._write(claim)
 
     async def release_token_lease(self, holder: str) -> None:
-        await self._run(
+        await self._write(
             lambda db: db.execute("DELETE FROM token_leases WHERE scope = ? AND holder = ?", (self.scope, holder))
         )
 
@@ -287,7 +295,7 @@ class StateStore:
             row = db.execute("SELECT session_id FROM current WHERE scope = ?", (self.scope,)).fetchone()
             return str(row[0]) if row else None
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def sessions(self) -> list[KnownSession]:
         def read(db: sqlite3.Connection) -> list[KnownSession]:
@@ -297,7 +305,7 @@ class StateStore:
             ).fetchall()
             return [KnownSession(r[0], r[1], float(r[2]), r[3]) for r in rows]
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def add_session(self, session: KnownSession, make_current: bool = True) -> None:
         def add(db: sqlite3.Connection) -> None:
@@ -305,17 +313,17 @@ class StateStore:
             if make_current:
                 db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (self.scope, session.session_id))
 
-        await self._run(add)
+        await self._write(add)
 
     async def forget_session(self, session_id: str) -> None:
         def forget(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM sessions WHERE scope = ? AND session_id = ?", (self.scope, session_id))
             db.execute("DELETE FROM current WHERE scope = ? AND session_id = ?", (self.scope, session_id))
 
-        await self._run(forget)
+        await self._write(forget)
 
     async def record_export(self, session_id: str, export: SavedExport) -> None:
-        await self._run(
+        await self._write(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO exports VALUES (?, ?, ?, ?, ?)",
                 (self.scope, session_id, export.draft_sha256, str(export.path), time.time()),
@@ -329,10 +337,12 @@ class StateStore:
             ).fetchone()
             return SavedExport(Path(row[0]), row[1]) if row else None
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def set_current(self, session_id: str) -> None:
-        await self._run(lambda db: db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (self.scope, session_id)))
+        await self._write(
+            lambda db: db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (self.scope, session_id))
+        )
 
 
 def _set_client_id(db: sqlite3.Connection) -> str:
