@@ -206,14 +206,8 @@ class StateStore:
         with self._lock:
             if self._db is None:
                 self._db = self._open()
-            db = self._db
-            db.execute(f"BEGIN {mode}")
-            try:
+            with _begun(self._db, mode) as db:
                 yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
 
     async def _run(self, work: Callable[[sqlite3.Connection], T], mode: Literal["DEFERRED", "IMMEDIATE"]) -> T:
         def in_thread() -> T:
@@ -311,7 +305,7 @@ class StateStore:
         def add(db: sqlite3.Connection) -> None:
             _add_session(db, self.scope, session)
             if make_current:
-                db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (self.scope, session.session_id))
+                _set_current(db, self.scope, session.session_id)
 
         await self._write(add)
 
@@ -340,9 +334,23 @@ class StateStore:
         return await self._read(read)
 
     async def set_current(self, session_id: str) -> None:
-        await self._write(
-            lambda db: db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (self.scope, session_id))
-        )
+        await self._write(lambda db: _set_current(db, self.scope, session_id))
+
+
+@contextlib.contextmanager
+def _begun(db: sqlite3.Connection, mode: Literal["DEFERRED", "IMMEDIATE"]) -> Iterator[sqlite3.Connection]:
+    """One transaction on ``db``: committed, or rolled back by any error so that none stays open."""
+    db.execute(f"BEGIN {mode}")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _set_current(db: sqlite3.Connection, scope: str, session_id: str) -> None:
+    db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (scope, session_id))
 
 
 def _set_client_id(db: sqlite3.Connection) -> str:
@@ -366,46 +374,45 @@ def _add_session(db: sqlite3.Connection, scope: str, session: KnownSession) -> N
 def _import_json(db: sqlite3.Connection, data: dict[str, Any]) -> int:
     """Import a ``state.json`` object; the number of entries skipped for their shape."""
     skipped = 0
-    db.execute("BEGIN IMMEDIATE")
-    client_id = data.get("client_id")
-    if isinstance(client_id, str) and 0 < len(client_id) <= 64:
-        db.execute("INSERT OR REPLACE INTO settings VALUES ('client_id', ?)", (client_id,))
-    elif client_id is not None:
-        skipped += 1
-    scopes = data.get("scopes")
-    for scope, entry in (scopes if isinstance(scopes, dict) else {}).items():
-        if not isinstance(entry, dict):
+    with _begun(db, "IMMEDIATE"):
+        client_id = data.get("client_id")
+        if isinstance(client_id, str) and 0 < len(client_id) <= 64:
+            db.execute("INSERT OR REPLACE INTO settings VALUES ('client_id', ?)", (client_id,))
+        elif client_id is not None:
             skipped += 1
-            continue
-        token = entry.get("token")
-        if isinstance(token, dict) and isinstance(token.get("token"), str) and _is_number(token.get("expires_at")):
-            user = token.get("user_id")
-            db.execute(
-                "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)",
-                (scope, token["token"], user if isinstance(user, str) else None, float(token["expires_at"])),
-            )
-        elif token is not None:
-            skipped += 1
-        sessions = entry.get("sessions")
-        for raw in sessions if isinstance(sessions, list) else []:
-            if not (isinstance(raw, dict) and isinstance(raw.get("session_id"), str)):
+        scopes = data.get("scopes")
+        for scope, entry in (scopes if isinstance(scopes, dict) else {}).items():
+            if not isinstance(entry, dict):
                 skipped += 1
                 continue
-            task, lang, created = raw.get("task_id"), raw.get("language"), raw.get("created_at")
-            _add_session(
-                db,
-                scope,
-                KnownSession(
-                    raw["session_id"],
-                    task if isinstance(task, str) else None,
-                    float(created) if _is_number(created) else 0.0,
-                    lang if isinstance(lang, str) else None,
-                ),
-            )
-        current = entry.get("current_session")
-        if isinstance(current, str):
-            db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (scope, current))
-    db.execute("COMMIT")
+            token = entry.get("token")
+            if isinstance(token, dict) and isinstance(token.get("token"), str) and _is_number(token.get("expires_at")):
+                user = token.get("user_id")
+                db.execute(
+                    "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)",
+                    (scope, token["token"], user if isinstance(user, str) else None, float(token["expires_at"])),
+                )
+            elif token is not None:
+                skipped += 1
+            sessions = entry.get("sessions")
+            for raw in sessions if isinstance(sessions, list) else []:
+                if not (isinstance(raw, dict) and isinstance(raw.get("session_id"), str)):
+                    skipped += 1
+                    continue
+                task, lang, created = raw.get("task_id"), raw.get("language"), raw.get("created_at")
+                _add_session(
+                    db,
+                    scope,
+                    KnownSession(
+                        raw["session_id"],
+                        task if isinstance(task, str) else None,
+                        float(created) if _is_number(created) else 0.0,
+                        lang if isinstance(lang, str) else None,
+                    ),
+                )
+            current = entry.get("current_session")
+            if isinstance(current, str):
+                _set_current(db, scope, current)
     return skipped
 
 
