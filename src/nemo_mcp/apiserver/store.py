@@ -19,18 +19,18 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import filelock
+
+from nemo_mcp.aside import move_aside
 
 log = logging.getLogger(__name__)
 
@@ -142,22 +142,6 @@ class RenderRecord:
     updated_at: float
     completed_at: float | None = None
     cancel_requested: bool = False
-
-
-def move_aside(path: Path, why: str = "corrupt") -> Path:
-    """Rename ``path`` (and a database's -wal/-shm) to ``<name>.<why>-<UTC time>``, never over a file."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    aside = path.with_name(f"{path.name}.{why}-{stamp}")
-    n = 1
-    while aside.exists():
-        n += 1
-        aside = path.with_name(f"{path.name}.{why}-{stamp}-{n}")
-    os.replace(path, aside)
-    for suffix in ("-wal", "-shm"):
-        companion = path.with_name(path.name + suffix)
-        if companion.exists():
-            os.replace(companion, aside.with_name(aside.name + suffix))
-    return aside
 
 
 class Store:

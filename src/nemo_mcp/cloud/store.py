@@ -32,6 +32,8 @@ from typing import Any, Literal, TypeGuard, TypeVar
 
 import anyio
 
+from nemo_mcp.aside import move_aside
+
 log = logging.getLogger(__name__)
 
 DB_FILE = "state.db"
@@ -130,7 +132,7 @@ class StateStore:
         try:
             db = self._connect(str(self.path))
         except sqlite3.DatabaseError as exc:
-            aside = self._move_aside(self.path)
+            aside = move_aside(self.path, tolerant=True).name
             self._warn(f"{self.path} could not be read ({exc}); it was moved to {aside} and a new one started.")
             fresh = True
             try:
@@ -166,15 +168,6 @@ class StateStore:
             raise
         return db
 
-    @staticmethod
-    def _move_aside(path: Path) -> str:
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                os.replace(f"{path}{suffix}", f"{aside}{suffix}")
-        return aside.name
-
     def _import_legacy(self, db: sqlite3.Connection) -> None:
         """Bring over what ``state.json`` of earlier versions knew; what cannot be read is set aside."""
         legacy = self.dir / LEGACY_FILE
@@ -190,7 +183,7 @@ class StateStore:
             if not isinstance(data, dict):
                 raise ValueError("not an object")
         except (OSError, ValueError, UnicodeDecodeError):
-            aside = self._move_aside(legacy)
+            aside = move_aside(legacy, tolerant=True).name
             self._warn(f"{legacy} was corrupt; it was moved to {aside} and a new state was started.")
             return
         skipped = _import_json(db, data)
