@@ -152,17 +152,17 @@ class ApiServer:
         return ok(self.accounts.credits(_account(request)))
 
     async def _session(self, request: Request, session_id: object) -> SessionRecord | None:
-        """The caller's session; another account's session is as unknown as a missing one."""
+        """The caller's session, or None (see _mine)."""
         if not isinstance(session_id, str):
             return None
         session = await anyio.to_thread.run_sync(self.store.session, session_id)
-        return session if session is not None and session.account == _account(request) else None
+        return session if _mine(request, session) else None
 
     async def state(self, request: Request) -> Response:
-        snapshot = await anyio.to_thread.run_sync(self.store.snapshot, request.path_params["sid"])
-        if snapshot is None or snapshot.session.account != _account(request):
+        found = await anyio.to_thread.run_sync(self.store.session_and_uploads, request.path_params["sid"])
+        if found is None or not _mine(request, found[0]):
             return session_not_found()
-        session = snapshot.session
+        session, uploads = found
         meta = session.draft.get("m")
         if not isinstance(meta, dict):
             meta = {}
@@ -173,7 +173,7 @@ class ApiServer:
                 "task_name": session.task_name,
                 "state": {
                     "draft": session.draft,
-                    "video_infos": snapshot.uploads,
+                    "video_infos": uploads,
                     "canvas_config": {"width": meta.get("width", 1080), "height": meta.get("height", 1920)},
                     "video_analyses": {},
                     "generated_media": [],
@@ -343,11 +343,8 @@ class ApiServer:
         return f"{base_url.rstrip('/')}{self.signer.signed(path)}"
 
     async def submit_render(self, request: Request) -> Response:
-        try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return render_error(400, "Invalid JSON body")
-        if not isinstance(body, dict):
+        body = await _json_body(request)
+        if body is None:
             return render_error(400, "Invalid JSON body")
         draft = body.get("draft")
         if not isinstance(draft, dict) or not has_segments(draft):
@@ -364,8 +361,8 @@ class ApiServer:
         renderer = self.renders.renderer
         if not isinstance(renderer, StillRenderer):
             return http_error(404, "This server cannot show frames without an export")
-        snapshot = await anyio.to_thread.run_sync(self.store.snapshot, request.path_params["sid"])
-        if snapshot is None or snapshot.session.account != _account(request):
+        session = await self._session(request, request.path_params["sid"])
+        if session is None:
             return session_not_found()
         try:
             body = json.loads(await request.body())
@@ -373,10 +370,10 @@ class ApiServer:
             long_side = int(body.get("long_side", 360))
         except (ValueError, TypeError, KeyError):
             return http_error(400, 'Expected JSON {"times_s": [seconds, ...], "long_side": pixels}')
-        if not has_segments(snapshot.session.draft):
+        if not has_segments(session.draft):
             return http_error(400, "The timeline is empty")
         try:
-            stills = await renderer.stills(snapshot.session.draft, times, long_side)
+            stills = await renderer.stills(session.draft, times, long_side)
         except Exception as exc:  # the renderer's own words: a missing file, an unreadable one
             return http_error(400, str(exc))
         frames = [
@@ -466,6 +463,11 @@ def _account(request: Request) -> str:
     if not isinstance(account, str):
         raise Refused(401, 401, "This needs a bearer token")  # a signed URL names one file, nothing more
     return account
+
+
+def _mine(request: Request, session: SessionRecord | None) -> bool:
+    """Another account's session is as unknown as a missing one."""
+    return session is not None and session.account == _account(request)
 
 
 def _host_allowed(host: str | None, server: Any) -> bool:

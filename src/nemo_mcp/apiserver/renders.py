@@ -27,6 +27,7 @@ import anyio
 
 from nemo_mcp.apiserver.store import RenderRecord, Store
 from nemo_mcp.apiserver.tasks import Background
+from nemo_mcp.cloud.api import Still
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +52,6 @@ class Renderer(Protocol):
         loop's cancellation; no partial file may be left at ``out_path`` then.
         """
         ...
-
-
-class Still(Protocol):
-    """One frame of a draft as a JPEG: what the export would show at ``time_s``."""
-
-    @property
-    def time_s(self) -> float: ...
-    @property
-    def jpeg(self) -> bytes: ...
-    @property
-    def width(self) -> int: ...
-    @property
-    def height(self) -> int: ...
 
 
 # Frames asked at once, at the most.

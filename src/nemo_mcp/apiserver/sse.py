@@ -8,12 +8,13 @@ a ``: ping`` comment, an empty ``data:`` line and, in typed form, ``{"type": "he
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
 import uuid
 from typing import Any, Literal
+
+from nemo_mcp.apiserver.answers import dumps
 
 SseForm = Literal["adk", "typed"]
 
@@ -23,7 +24,7 @@ EMPTY_DATA = b"data:\n\n"
 
 
 def sse_data(event: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8") + b"\n\n"
+    return b"data: " + dumps(event) + b"\n\n"
 
 
 TYPED_HEARTBEAT = sse_data({"type": "heartbeat"})

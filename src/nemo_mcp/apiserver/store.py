@@ -19,18 +19,18 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import filelock
+
+from nemo_mcp.aside import move_aside
 
 log = logging.getLogger(__name__)
 
@@ -142,22 +142,6 @@ class RenderRecord:
     updated_at: float
     completed_at: float | None = None
     cancel_requested: bool = False
-
-
-def move_aside(path: Path, why: str = "corrupt") -> Path:
-    """Rename ``path`` (and a database's -wal/-shm) to ``<name>.<why>-<UTC time>``, never over a file."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    aside = path.with_name(f"{path.name}.{why}-{stamp}")
-    n = 1
-    while aside.exists():
-        n += 1
-        aside = path.with_name(f"{path.name}.{why}-{stamp}-{n}")
-    os.replace(path, aside)
-    for suffix in ("-wal", "-shm"):
-        companion = path.with_name(path.name + suffix)
-        if companion.exists():
-            os.replace(companion, aside.with_name(aside.name + suffix))
-    return aside
 
 
 class Store:
@@ -274,12 +258,20 @@ class Store:
             row = db.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
             if row is None:
                 return None
-            uploads = db.execute("SELECT record FROM uploads WHERE session_id = ? ORDER BY id", (session_id,))
-            upload_list = [json.loads(r[0]) for r in uploads.fetchall()]
+            upload_list = _uploads(db, session_id)
             history = db.execute("SELECT draft FROM history WHERE session_id = ? ORDER BY id", (session_id,))
             history_list = [json.loads(r[0]) for r in history.fetchall()]
             lease = _lease(db, session_id)
         return Snapshot(_session(row), upload_list, history_list, lease)
+
+    def session_and_uploads(self, session_id: str) -> tuple[SessionRecord, list[dict[str, Any]]] | None:
+        """The session and its uploads, read together; a snapshot would also parse up to 50 undo drafts."""
+        with self._read() as db:
+            row = db.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is None:
+                return None
+            uploads = _uploads(db, session_id)
+        return _session(row), uploads
 
     def add_uploads(self, session_id: str, records: list[dict[str, Any]]) -> bool:
         """Append upload records; False when the session is gone."""
@@ -410,6 +402,11 @@ def _session_row(record: SessionRecord) -> tuple[Any, ...]:
         record.version,
         record.created_at,
     )
+
+
+def _uploads(db: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
+    rows = db.execute("SELECT record FROM uploads WHERE session_id = ? ORDER BY id", (session_id,))
+    return [json.loads(r[0]) for r in rows.fetchall()]
 
 
 def _lease(db: sqlite3.Connection, session_id: str) -> str | None:

@@ -358,7 +358,9 @@ def parse_render_status(body: Any, render_id: str) -> RenderStatus:
 
 @dataclass(frozen=True)
 class Still:
-    time_s: float
+    """One JPEG frame, as the export would show it at ``time_s``."""
+
+    time_s: float  # the time it shows (the asked time, moved inside the timeline)
     jpeg: bytes = field(repr=False)
     width: int
     height: int

@@ -28,9 +28,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeGuard, TypeVar
+from typing import Any, Literal, TypeGuard, TypeVar
 
 import anyio
+
+from nemo_mcp.aside import move_aside
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +132,7 @@ class StateStore:
         try:
             db = self._connect(str(self.path))
         except sqlite3.DatabaseError as exc:
-            aside = self._move_aside(self.path)
+            aside = move_aside(self.path, tolerant=True).name
             self._warn(f"{self.path} could not be read ({exc}); it was moved to {aside} and a new one started.")
             fresh = True
             try:
@@ -157,7 +159,6 @@ class StateStore:
     def _connect(target: str) -> sqlite3.Connection:
         db = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         try:
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if target != ":memory:":
                 db.execute("PRAGMA journal_mode = WAL")
             db.executescript(_SCHEMA)
@@ -166,15 +167,6 @@ class StateStore:
             db.close()
             raise
         return db
-
-    @staticmethod
-    def _move_aside(path: Path) -> str:
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                os.replace(f"{path}{suffix}", f"{aside}{suffix}")
-        return aside.name
 
     def _import_legacy(self, db: sqlite3.Connection) -> None:
         """Bring over what ``state.json`` of earlier versions knew; what cannot be read is set aside."""
@@ -191,7 +183,7 @@ class StateStore:
             if not isinstance(data, dict):
                 raise ValueError("not an object")
         except (OSError, ValueError, UnicodeDecodeError):
-            aside = self._move_aside(legacy)
+            aside = move_aside(legacy, tolerant=True).name
             self._warn(f"{legacy} was corrupt; it was moved to {aside} and a new state was started.")
             return
         skipped = _import_json(db, data)
@@ -203,25 +195,27 @@ class StateStore:
     # -- access ---------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, mode: Literal["DEFERRED", "IMMEDIATE"]) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self._db is None:
                 self._db = self._open()
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _begun(self._db, mode) as db:
                 yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run(self, work: Callable[[sqlite3.Connection], T], mode: Literal["DEFERRED", "IMMEDIATE"]) -> T:
         def in_thread() -> T:
-            with self._transaction() as db:
+            with self._transaction(mode) as db:
                 return work(db)
 
         return await anyio.to_thread.run_sync(in_thread)
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        # WAL readers never wait for a writer; the token is polled every 50 ms while another process fetches it.
+        return await self._run(work, "DEFERRED")
+
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        # Taken at BEGIN: a read that turned into a write would fail at once if another process wrote meanwhile.
+        return await self._run(work, "IMMEDIATE")
 
     def close(self) -> None:
         with self._lock:
@@ -241,10 +235,10 @@ class StateStore:
                 return str(row[0])
             return _set_client_id(db)
 
-        return await self._run(ensure)
+        return await self._write(ensure)
 
     async def new_client_id(self) -> str:
-        return await self._run(_set_client_id)
+        return await self._write(_set_client_id)
 
     # -- token -------------------------------------------------------------------------------------
 
@@ -253,10 +247,10 @@ class StateStore:
             row = db.execute("SELECT token, user_id, expires_at FROM tokens WHERE scope = ?", (self.scope,)).fetchone()
             return CachedToken(row[0], row[1], float(row[2])) if row else None
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def save_token(self, token: CachedToken) -> None:
-        await self._run(
+        await self._write(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)",
                 (self.scope, token.token, token.user_id, token.expires_at),
@@ -274,10 +268,10 @@ class StateStore:
             db.execute("INSERT OR REPLACE INTO token_leases VALUES (?, ?, ?)", (self.scope, holder, now + seconds))
             return True
 
-        return await self._run(claim)
+        return await self._write(claim)
 
     async def release_token_lease(self, holder: str) -> None:
-        await self._run(
+        await self._write(
             lambda db: db.execute("DELETE FROM token_leases WHERE scope = ? AND holder = ?", (self.scope, holder))
         )
 
@@ -288,7 +282,7 @@ class StateStore:
             row = db.execute("SELECT session_id FROM current WHERE scope = ?", (self.scope,)).fetchone()
             return str(row[0]) if row else None
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def sessions(self) -> list[KnownSession]:
         def read(db: sqlite3.Connection) -> list[KnownSession]:
@@ -298,25 +292,25 @@ class StateStore:
             ).fetchall()
             return [KnownSession(r[0], r[1], float(r[2]), r[3]) for r in rows]
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def add_session(self, session: KnownSession, make_current: bool = True) -> None:
         def add(db: sqlite3.Connection) -> None:
             _add_session(db, self.scope, session)
             if make_current:
-                db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (self.scope, session.session_id))
+                _set_current(db, self.scope, session.session_id)
 
-        await self._run(add)
+        await self._write(add)
 
     async def forget_session(self, session_id: str) -> None:
         def forget(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM sessions WHERE scope = ? AND session_id = ?", (self.scope, session_id))
             db.execute("DELETE FROM current WHERE scope = ? AND session_id = ?", (self.scope, session_id))
 
-        await self._run(forget)
+        await self._write(forget)
 
     async def record_export(self, session_id: str, export: SavedExport) -> None:
-        await self._run(
+        await self._write(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO exports VALUES (?, ?, ?, ?, ?)",
                 (self.scope, session_id, export.draft_sha256, str(export.path), time.time()),
@@ -330,10 +324,26 @@ class StateStore:
             ).fetchone()
             return SavedExport(Path(row[0]), row[1]) if row else None
 
-        return await self._run(read)
+        return await self._read(read)
 
     async def set_current(self, session_id: str) -> None:
-        await self._run(lambda db: db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (self.scope, session_id)))
+        await self._write(lambda db: _set_current(db, self.scope, session_id))
+
+
+@contextlib.contextmanager
+def _begun(db: sqlite3.Connection, mode: Literal["DEFERRED", "IMMEDIATE"]) -> Iterator[sqlite3.Connection]:
+    """One transaction on ``db``: committed, or rolled back by any error so that none stays open."""
+    db.execute(f"BEGIN {mode}")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _set_current(db: sqlite3.Connection, scope: str, session_id: str) -> None:
+    db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (scope, session_id))
 
 
 def _set_client_id(db: sqlite3.Connection) -> str:
@@ -357,46 +367,45 @@ def _add_session(db: sqlite3.Connection, scope: str, session: KnownSession) -> N
 def _import_json(db: sqlite3.Connection, data: dict[str, Any]) -> int:
     """Import a ``state.json`` object; the number of entries skipped for their shape."""
     skipped = 0
-    db.execute("BEGIN IMMEDIATE")
-    client_id = data.get("client_id")
-    if isinstance(client_id, str) and 0 < len(client_id) <= 64:
-        db.execute("INSERT OR REPLACE INTO settings VALUES ('client_id', ?)", (client_id,))
-    elif client_id is not None:
-        skipped += 1
-    scopes = data.get("scopes")
-    for scope, entry in (scopes if isinstance(scopes, dict) else {}).items():
-        if not isinstance(entry, dict):
+    with _begun(db, "IMMEDIATE"):
+        client_id = data.get("client_id")
+        if isinstance(client_id, str) and 0 < len(client_id) <= 64:
+            db.execute("INSERT OR REPLACE INTO settings VALUES ('client_id', ?)", (client_id,))
+        elif client_id is not None:
             skipped += 1
-            continue
-        token = entry.get("token")
-        if isinstance(token, dict) and isinstance(token.get("token"), str) and _is_number(token.get("expires_at")):
-            user = token.get("user_id")
-            db.execute(
-                "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)",
-                (scope, token["token"], user if isinstance(user, str) else None, float(token["expires_at"])),
-            )
-        elif token is not None:
-            skipped += 1
-        sessions = entry.get("sessions")
-        for raw in sessions if isinstance(sessions, list) else []:
-            if not (isinstance(raw, dict) and isinstance(raw.get("session_id"), str)):
+        scopes = data.get("scopes")
+        for scope, entry in (scopes if isinstance(scopes, dict) else {}).items():
+            if not isinstance(entry, dict):
                 skipped += 1
                 continue
-            task, lang, created = raw.get("task_id"), raw.get("language"), raw.get("created_at")
-            _add_session(
-                db,
-                scope,
-                KnownSession(
-                    raw["session_id"],
-                    task if isinstance(task, str) else None,
-                    float(created) if _is_number(created) else 0.0,
-                    lang if isinstance(lang, str) else None,
-                ),
-            )
-        current = entry.get("current_session")
-        if isinstance(current, str):
-            db.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", (scope, current))
-    db.execute("COMMIT")
+            token = entry.get("token")
+            if isinstance(token, dict) and isinstance(token.get("token"), str) and _is_number(token.get("expires_at")):
+                user = token.get("user_id")
+                db.execute(
+                    "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)",
+                    (scope, token["token"], user if isinstance(user, str) else None, float(token["expires_at"])),
+                )
+            elif token is not None:
+                skipped += 1
+            sessions = entry.get("sessions")
+            for raw in sessions if isinstance(sessions, list) else []:
+                if not (isinstance(raw, dict) and isinstance(raw.get("session_id"), str)):
+                    skipped += 1
+                    continue
+                task, lang, created = raw.get("task_id"), raw.get("language"), raw.get("created_at")
+                _add_session(
+                    db,
+                    scope,
+                    KnownSession(
+                        raw["session_id"],
+                        task if isinstance(task, str) else None,
+                        float(created) if _is_number(created) else 0.0,
+                        lang if isinstance(lang, str) else None,
+                    ),
+                )
+            current = entry.get("current_session")
+            if isinstance(current, str):
+                _set_current(db, scope, current)
     return skipped
 
 

@@ -16,7 +16,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -48,7 +48,6 @@ from nemo_mcp.results import (
 
 if TYPE_CHECKING:  # imported when the workflow is opened: httpx is no part of a cold start
     from nemo_mcp.cloud.client import NemoClient
-    from nemo_mcp.local.render import Frame
 
 log = logging.getLogger(__name__)
 
@@ -401,7 +400,7 @@ class Workflow:
         if saved is not None and saved.draft_sha256 == draft_hash(state.raw_draft) and saved.path.is_file():
             from nemo_mcp.local.render import video_stills
 
-            stills: Sequence[api.Still] | Sequence[Frame] = await video_stills(saved.path, times, FRAME_LONG_SIDE)
+            stills: list[api.Still] = await video_stills(saved.path, times, FRAME_LONG_SIDE)
             source: Literal["export", "draft", "none"] = "export"
         elif self.offline:
             stills = await self.client.stills(sid, times, FRAME_LONG_SIDE)

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from nemo_mcp.apiserver.accounts import SecretAccounts
-from nemo_mcp.apiserver.store import SessionRecord, Store, move_aside
+from nemo_mcp.apiserver.store import SessionRecord, Store
+from nemo_mcp.aside import move_aside
 
 log = logging.getLogger(__name__)
 

@@ -21,12 +21,12 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from nemo_mcp.cloud.api import Still
 from nemo_mcp.local.fonts import DEFAULT_FONT
 from nemo_mcp.local.graph import SAMPLE_RATE, FilterGraph, build_graph, escape_value, seconds, title_layout
 from nemo_mcp.local.plan import FPS, RenderError, Resolver, plan_from_draft, prepare_plan
@@ -35,7 +35,6 @@ from nemo_mcp.local.probe import ffmpeg_exe, probe
 __all__ = [
     "FONT_FILE",
     "FfmpegRenderer",
-    "Frame",
     "RenderError",
     "escape_value",
     "plan_from_draft",
@@ -113,7 +112,7 @@ class FfmpegRenderer:
         self._stall_timeout_s = stall_timeout_s
         self._progress_scale = progress_scale
 
-    async def stills(self, draft: dict[str, Any], times_s: list[float], long_side: int) -> list[Frame]:
+    async def stills(self, draft: dict[str, Any], times_s: list[float], long_side: int) -> list[Still]:
         """Frames of ``draft`` as the export would show them (the API server's stills)."""
         return await render_frames(
             draft, times_s, self._resolve, long_side=long_side, ffmpeg=self._ffmpeg, font_file=self._font_file
@@ -265,16 +264,6 @@ JPEG_QUALITIES = (3, 6, 10, 16, 24, 31)
 MAX_LONG_SIDE = 1080  # at 31, a frame of pure noise this size is ~45 KB
 
 
-@dataclass(frozen=True)
-class Frame:
-    """One JPEG frame of the timeline, as the export would show it at ``time_s``."""
-
-    time_s: float  # the time it shows (the asked time, moved inside the timeline)
-    jpeg: bytes
-    width: int
-    height: int
-
-
 def frame_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     """The canvas scaled so that its longer side is ``long_side`` (even sizes, at least 16)."""
     scale = max(16, long_side) / max(width, height)
@@ -290,7 +279,7 @@ async def render_frames(
     fps: int = FPS,
     ffmpeg: str | None = None,
     font_file: Path = FONT_FILE,
-) -> list[Frame]:
+) -> list[Still]:
     """JPEG frames of ``draft`` at ``times_s`` (seconds; clamped to the timeline), each at most 60 KB.
 
     ``long_side``: the frames' longer side in pixels (at most 1080, and never more than the canvas),
@@ -306,7 +295,7 @@ async def render_frames(
 
     with tempfile.TemporaryDirectory(prefix="nemo-frames-") as tmp:
 
-        async def one(index: int, time_s: float, limiter: anyio.CapacityLimiter) -> Frame:
+        async def one(index: int, time_s: float, limiter: anyio.CapacityLimiter) -> Still:
             work = Path(tmp) / str(index)
             time_s = time_s if math.isfinite(time_s) else 0.0
             frame = max(0, min(plan.total_frames - 1, round(max(0.0, time_s) * plan.fps)))
@@ -314,17 +303,17 @@ async def render_frames(
             graph_file = _write_graph(graph, work)
             async with limiter:
                 jpeg = await _encode_frame(exe, graph, graph_file)
-            return Frame(frame / plan.fps, jpeg, *size)
+            return Still(frame / plan.fps, jpeg, *size)
 
         return await _each_time(times_s, one)
 
 
 async def _each_time(
-    times_s: Sequence[float], one: Callable[[int, float, anyio.CapacityLimiter], Awaitable[Frame]]
-) -> list[Frame]:
+    times_s: Sequence[float], one: Callable[[int, float, anyio.CapacityLimiter], Awaitable[Still]]
+) -> list[Still]:
     """``one(index, time_s, limiter)`` for every time at once, in order; ``one`` holds ``limiter``
     (one slot per core) while it runs ffmpeg, so that frames render one ffmpeg per core."""
-    frames: list[Frame | None] = [None] * len(times_s)
+    frames: list[Still | None] = [None] * len(times_s)
     limiter = anyio.CapacityLimiter(max(1, os.cpu_count() or 1))
 
     async def run(index: int, time_s: float) -> None:
@@ -375,7 +364,7 @@ async def _within_budget(exe: str, jpeg: bytes) -> bytes:
 
 async def video_stills(
     path: Path, times_s: Sequence[float], long_side: int = 360, *, ffmpeg: str | None = None
-) -> list[Frame]:
+) -> list[Still]:
     """JPEG frames of a video file (an export) at ``times_s``, each at most 60 KB, in parallel."""
     info = await anyio.to_thread.run_sync(probe, path)
     if not info.width or not info.height:
@@ -385,7 +374,7 @@ async def video_stills(
     # The last frame starts a frame before the end: seeking to the very end finds nothing.
     last = max(0.0, (info.duration_s or 0.0) - 1 / FPS)
 
-    async def one(_index: int, time_s: float, limiter: anyio.CapacityLimiter) -> Frame:
+    async def one(_index: int, time_s: float, limiter: anyio.CapacityLimiter) -> Still:
         at = min(max(0.0, time_s if math.isfinite(time_s) else 0.0), last)
         args = [
             exe, "-hide_banner", "-nostdin", "-v", "error", "-ss", seconds(at), "-i", str(path),
@@ -397,6 +386,6 @@ async def video_stills(
             if done.returncode != 0 or not done.stdout:
                 why = summarize_stderr(done.stderr.decode("utf-8", "replace").splitlines())
                 raise RenderError(f"Could not read a frame of {path.name}: {why}")
-            return Frame(round(at, 3), await _within_budget(exe, done.stdout), *size)
+            return Still(round(at, 3), await _within_budget(exe, done.stdout), *size)
 
     return await _each_time(times_s, one)

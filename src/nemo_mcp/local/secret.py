@@ -14,7 +14,7 @@ import re
 import secrets
 from pathlib import Path
 
-from nemo_mcp.apiserver.store import move_aside
+from nemo_mcp.aside import move_aside
 
 log = logging.getLogger(__name__)
 
