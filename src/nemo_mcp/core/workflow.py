@@ -298,12 +298,13 @@ class Workflow:
 
     async def send_instruction(
         self,
-        instruction: str,
+        text: str,
         session_id: str,
         progress: Progress = silent,
         on_reply: Callable[[str], None] | None = None,
     ) -> InstructionResult:
-        text = self.check_instruction(instruction)
+        """``text`` is what :meth:`check_instruction` returned: callers check before they resolve the
+        session, so that bad input creates no project."""
 
         async def run() -> InstructionResult:
             async with self._lock(session_id):
@@ -427,7 +428,8 @@ class Workflow:
         progress: Progress = silent,
         on_render: Callable[[str], None] | None = None,
     ) -> ExportResult:
-        quality = self.check_quality(quality)
+        """``quality`` is what :meth:`check_quality` returned: callers check before they resolve the
+        session, so that bad input creates no project."""
         return await self._replacing_lost_session(
             session_id, lambda: self._export(session_id, quality, download, progress, on_render)
         )
