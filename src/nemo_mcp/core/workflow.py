@@ -17,7 +17,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -87,16 +87,6 @@ class UploadPlan:
     urls: list[str]
 
 
-@dataclass
-class _Shared:
-    """What every view of one workflow shares: per-session locks, the lock that creates sessions,
-    and the notices already said."""
-
-    session_locks: dict[str, anyio.Lock] = field(default_factory=dict)
-    create_lock: anyio.Lock = field(default_factory=anyio.Lock)
-    said: set[str] = field(default_factory=set)
-
-
 class Workflow:
     def __init__(
         self,
@@ -111,7 +101,12 @@ class Workflow:
         self.listener = listener
         # Things the user should hear about once (state moved aside, …), besides the store's own.
         self.notices = notices if notices is not None else []
-        self._shared = _Shared()
+        # Per-session locks, the lock that creates sessions and the notices already said. Views
+        # (for_platform) are shallow copies, so all of them share these objects and the ones around
+        # them: mutate them, never rebind one, or a view would lock and remember on its own.
+        self._session_locks: dict[str, anyio.Lock] = {}
+        self._create_lock = anyio.Lock()
+        self._said: set[str] = set()
         # Per session: the draft the last instruction left and the places of what it changed.
         self._last_changes: dict[str, tuple[Any, frozenset[draft.Place]]] = {}
 
@@ -135,14 +130,14 @@ class Workflow:
 
     def take_notices(self) -> list[str]:
         """The warnings nobody has been told yet; each is handed out once, to the next result."""
-        fresh = [w for w in dict.fromkeys(self.warnings()) if w not in self._shared.said]
-        self._shared.said.update(fresh)
+        fresh = [w for w in dict.fromkeys(self.warnings()) if w not in self._said]
+        self._said.update(fresh)
         return fresh
 
     # -- sessions ----------------------------------------------------------------------------------
 
     def _lock(self, session_id: str) -> anyio.Lock:
-        return self._shared.session_locks.setdefault(session_id, anyio.Lock())
+        return self._session_locks.setdefault(session_id, anyio.Lock())
 
     async def new_session(self, language: str | None = None) -> SessionResult:
         language = _check_language(language or self.settings.language)
@@ -159,7 +154,7 @@ class Workflow:
         current = await self._current()
         if current:
             return current
-        async with self._shared.create_lock:
+        async with self._create_lock:
             current = await self._current()
             if current:
                 return current
