@@ -388,8 +388,8 @@ class Workflow:
         """Frames of the project as the video shows them: from the saved MP4 when it shows this very
         timeline, else (offline) rendered from the timeline; on the cloud without one, none."""
         wanted = check_frame_request(times_s, count)
-        sid = await self.resolve_session(session_id)
-        state = await self._replacing_lost_session(sid, lambda: self.client.state(sid))
+        state = await self.current_state(session_id)
+        sid = state.session_id
         if state.raw_draft is None or not draft.is_exportable(state.draft):
             raise errors.NotExportable()
         times = frame_times(wanted, draft.parse_draft(state.draft, state.canvas).duration_ms)
