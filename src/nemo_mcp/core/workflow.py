@@ -390,11 +390,10 @@ class Workflow:
         wanted = check_frame_request(times_s, count)
         state = await self.current_state(session_id)
         sid = state.session_id
-        if state.raw_draft is None or not draft.is_exportable(state.draft):
-            raise errors.NotExportable()
-        times = frame_times(wanted, draft.parse_draft(state.draft, state.canvas).duration_ms)
+        raw, timeline = _exportable(state)
+        times = frame_times(wanted, timeline.duration_ms)
         saved = await self.store.latest_export(sid)
-        if saved is not None and saved.draft_sha256 == draft_hash(state.raw_draft) and saved.path.is_file():
+        if saved is not None and saved.draft_sha256 == draft_hash(raw) and saved.path.is_file():
             from nemo_mcp.local.render import video_stills
 
             stills: Sequence[api.Still] | Sequence[Frame] = await video_stills(saved.path, times, FRAME_LONG_SIDE)
@@ -435,10 +434,9 @@ class Workflow:
         # Wait for edits in flight, so the export has the latest timeline.
         async with self._lock(sid):
             state = await self.client.state(sid)
-        if state.raw_draft is None or not draft.is_exportable(state.draft):
-            raise errors.NotExportable()
+        raw, timeline = _exportable(state)
         progress("Starting the export…", 0, 100)
-        render_id = await self.client.start_render(sid, state.raw_draft, quality)
+        render_id = await self.client.start_render(sid, raw, quality)
         if on_render:
             on_render(render_id)
 
@@ -460,13 +458,13 @@ class Workflow:
         )
         if not download:
             return result
-        name = safe_filename(_video_name(state), tail=f"-{render_id}")
+        name = safe_filename(_video_name(state, timeline), tail=f"-{render_id}")
         path, size = await self.client.download(
             status, self.settings.output_dir, name, _throttled(progress, "Downloading")
         )
         progress(f"Saved {path}")
         # get_frames looks at this file while the timeline still is what it shows.
-        await self.store.record_export(sid, SavedExport(path, draft_hash(state.raw_draft)))
+        await self.store.record_export(sid, SavedExport(path, draft_hash(raw)))
         return result.model_copy(update={"path": str(path), "size_bytes": size})
 
 
@@ -577,9 +575,19 @@ def _listing(names: list[str]) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
-def _video_name(state: api.SessionState) -> str:
+def _exportable(state: api.SessionState) -> tuple[str, draft.Timeline]:
+    """The draft's exact text and its timeline, read once; :class:`NotExportable` when it has nothing
+    to show."""
+    if state.raw_draft is None:
+        raise errors.NotExportable()
+    parsed = draft.parse_draft(state.draft, state.canvas)
+    if not parsed.exportable:
+        raise errors.NotExportable()
+    return state.raw_draft, parsed
+
+
+def _video_name(state: api.SessionState, parsed: draft.Timeline) -> str:
     """What to call the file: the video's title text, else the project's own name, else 'nemovideo'."""
-    parsed = draft.parse_draft(state.draft)
     titles = [seg.text for track in parsed.tracks if track.type == "text" for seg in track.segments if seg.text]
     project = parsed.title or state.task_name
     return titles[0] if titles else project if project and project != "project" else "nemovideo"
