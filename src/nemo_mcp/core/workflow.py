@@ -235,11 +235,7 @@ class Workflow:
         if len(paths) + len(urls) > MAX_FILES:
             raise InvalidInput(f"At most {MAX_FILES} files per upload; split them into several calls.")
         dirs = self.settings.allowed_dirs if allowed_dirs is None else allowed_dirs
-        files = [check_file(p, dirs) for p in paths]
-        return UploadPlan(
-            files=[transfer.UploadFile(f.path, f.name, f.size) for f in files],
-            urls=[check_url(u) for u in urls],
-        )
+        return UploadPlan(files=[check_file(p, dirs) for p in paths], urls=[check_url(u) for u in urls])
 
     async def upload_media(self, plan: UploadPlan, session_id: str, progress: Progress = silent) -> UploadResult:
         async def upload() -> UploadResult:
