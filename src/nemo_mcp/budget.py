@@ -113,20 +113,17 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {plural or noun + 's'}"
 
 
-def take_lines(lines: Iterable[str], limit: int) -> tuple[list[str], int]:
-    """The leading whole lines that fit in ``limit`` characters (newlines between them counted),
-    and how many characters of ``lines`` were left out."""
+def take_lines(lines: Iterable[str], limit: int) -> list[str]:
+    """The leading whole lines that fit in ``limit`` characters (newlines between them counted)."""
     kept: list[str] = []
     used = 0
-    left = 0
     for line in lines:
         cost = len(line) + (1 if kept else 0)
-        if left or used + cost > limit:
-            left += len(line) + 1
-            continue
+        if used + cost > limit:
+            break
         kept.append(line)
         used += cost
-    return kept, left
+    return kept
 
 
 def fit_text(text: str, limit: int = TEXT_CHARS) -> tuple[str, bool]:
@@ -143,7 +140,7 @@ def fit_text(text: str, limit: int = TEXT_CHARS) -> tuple[str, bool]:
     room = limit - len(_left_out_line(len(text))) - 1
     if room < 1:
         return cut(_left_out_line(len(text)), limit), True
-    kept, _ = take_lines(lines, room)
+    kept = take_lines(lines, room)
     if not kept:
         kept = [cut(lines[0], room)]
     shown = "\n".join(kept)

@@ -397,9 +397,7 @@ class JobResult(Result):
     status: Status
     job_id: str
     kind: JobKind
-    result: InstructionResult | ExportResult | UploadResult | None = Field(
-        default=None, description="The original tool's full result once status is 'done'."
-    )
+    result: JobOutput | None = Field(default=None, description="The original tool's full result once status is 'done'.")
     message: str | None = Field(default=None, description="The latest progress message.")
     truncated: Truncated = False
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from nemo_mcp.cloud.transfer import UploadFile
 from nemo_mcp.draft.media import (
     ACCEPTED_FORMATS,
     FORMATS,
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_TEXT,
-    MediaKind,
     content_matches,
     extension,
 )
@@ -29,15 +28,7 @@ from nemo_mcp.errors import InvalidInput
 MAX_URL_LENGTH = 2048
 
 
-@dataclass(frozen=True)
-class LocalMedia:
-    path: Path  # resolved
-    name: str
-    kind: MediaKind
-    size: int
-
-
-def check_file(raw: str, allowed_dirs: tuple[Path, ...] = ()) -> LocalMedia:
+def check_file(raw: str, allowed_dirs: tuple[Path, ...] = ()) -> UploadFile:
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidInput("An empty path was given; pass the full path of an image, video or audio file.")
     if "\x00" in raw or len(raw) > 4096:
@@ -83,7 +74,7 @@ def check_file(raw: str, allowed_dirs: tuple[Path, ...] = ()) -> LocalMedia:
         raise InvalidInput(
             f"{shown} is named .{ext} but its content is not a {kind} file; only real media files are uploaded."
         )
-    return LocalMedia(path=resolved, name=given.name, kind=kind, size=info.st_size)
+    return UploadFile(path=resolved, name=given.name, size=info.st_size)
 
 
 def check_url(raw: str) -> str:

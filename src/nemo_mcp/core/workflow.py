@@ -17,7 +17,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -86,16 +86,6 @@ class UploadPlan:
     urls: list[str]
 
 
-@dataclass
-class _Shared:
-    """What every view of one workflow shares: per-session locks, the lock that creates sessions,
-    and the notices already said."""
-
-    session_locks: dict[str, anyio.Lock] = field(default_factory=dict)
-    create_lock: anyio.Lock = field(default_factory=anyio.Lock)
-    said: set[str] = field(default_factory=set)
-
-
 class Workflow:
     def __init__(
         self,
@@ -110,7 +100,12 @@ class Workflow:
         self.listener = listener
         # Things the user should hear about once (state moved aside, …), besides the store's own.
         self.notices = notices if notices is not None else []
-        self._shared = _Shared()
+        # Per-session locks, the lock that creates sessions and the notices already said. Views
+        # (for_platform) are shallow copies, so all of them share these objects and the ones around
+        # them: mutate them, never rebind one, or a view would lock and remember on its own.
+        self._session_locks: dict[str, anyio.Lock] = {}
+        self._create_lock = anyio.Lock()
+        self._said: set[str] = set()
         # Per session: the draft the last instruction left and the places of what it changed.
         self._last_changes: dict[str, tuple[Any, frozenset[draft.Place]]] = {}
 
@@ -134,14 +129,14 @@ class Workflow:
 
     def take_notices(self) -> list[str]:
         """The warnings nobody has been told yet; each is handed out once, to the next result."""
-        fresh = [w for w in dict.fromkeys(self.warnings()) if w not in self._shared.said]
-        self._shared.said.update(fresh)
+        fresh = [w for w in dict.fromkeys(self.warnings()) if w not in self._said]
+        self._said.update(fresh)
         return fresh
 
     # -- sessions ----------------------------------------------------------------------------------
 
     def _lock(self, session_id: str) -> anyio.Lock:
-        return self._shared.session_locks.setdefault(session_id, anyio.Lock())
+        return self._session_locks.setdefault(session_id, anyio.Lock())
 
     async def new_session(self, language: str | None = None) -> SessionResult:
         language = _check_language(language or self.settings.language)
@@ -158,7 +153,7 @@ class Workflow:
         current = await self._current()
         if current:
             return current
-        async with self._shared.create_lock:
+        async with self._create_lock:
             current = await self._current()
             if current:
                 return current
@@ -239,11 +234,7 @@ class Workflow:
         if len(paths) + len(urls) > MAX_FILES:
             raise InvalidInput(f"At most {MAX_FILES} files per upload; split them into several calls.")
         dirs = self.settings.allowed_dirs if allowed_dirs is None else allowed_dirs
-        files = [check_file(p, dirs) for p in paths]
-        return UploadPlan(
-            files=[transfer.UploadFile(f.path, f.name, f.size) for f in files],
-            urls=[check_url(u) for u in urls],
-        )
+        return UploadPlan(files=[check_file(p, dirs) for p in paths], urls=[check_url(u) for u in urls])
 
     async def upload_media(self, plan: UploadPlan, session_id: str, progress: Progress = silent) -> UploadResult:
         async def upload() -> UploadResult:
@@ -297,12 +288,13 @@ class Workflow:
 
     async def send_instruction(
         self,
-        instruction: str,
+        text: str,
         session_id: str,
         progress: Progress = silent,
         on_reply: Callable[[str], None] | None = None,
     ) -> InstructionResult:
-        text = self.check_instruction(instruction)
+        """``text`` is what :meth:`check_instruction` returned: callers check before they resolve the
+        session, so that bad input creates no project."""
 
         async def run() -> InstructionResult:
             async with self._lock(session_id):
@@ -391,13 +383,12 @@ class Workflow:
         """Frames of the project as the video shows them: from the saved MP4 when it shows this very
         timeline, else (offline) rendered from the timeline; on the cloud without one, none."""
         wanted = check_frame_request(times_s, count)
-        sid = await self.resolve_session(session_id)
-        state = await self._replacing_lost_session(sid, lambda: self.client.state(sid))
-        if state.raw_draft is None or not draft.is_exportable(state.draft):
-            raise errors.NotExportable()
-        times = frame_times(wanted, draft.parse_draft(state.draft, state.canvas).duration_ms)
+        state = await self.current_state(session_id)
+        sid = state.session_id
+        raw, timeline = _exportable(state)
+        times = frame_times(wanted, timeline.duration_ms)
         saved = await self.store.latest_export(sid)
-        if saved is not None and saved.draft_sha256 == draft_hash(state.raw_draft) and saved.path.is_file():
+        if saved is not None and saved.draft_sha256 == draft_hash(raw) and saved.path.is_file():
             from nemo_mcp.local.render import video_stills
 
             stills: list[api.Still] = await video_stills(saved.path, times, FRAME_LONG_SIDE)
@@ -426,7 +417,8 @@ class Workflow:
         progress: Progress = silent,
         on_render: Callable[[str], None] | None = None,
     ) -> ExportResult:
-        quality = self.check_quality(quality)
+        """``quality`` is what :meth:`check_quality` returned: callers check before they resolve the
+        session, so that bad input creates no project."""
         return await self._replacing_lost_session(
             session_id, lambda: self._export(session_id, quality, download, progress, on_render)
         )
@@ -437,10 +429,9 @@ class Workflow:
         # Wait for edits in flight, so the export has the latest timeline.
         async with self._lock(sid):
             state = await self.client.state(sid)
-        if state.raw_draft is None or not draft.is_exportable(state.draft):
-            raise errors.NotExportable()
+        raw, timeline = _exportable(state)
         progress("Starting the export…", 0, 100)
-        render_id = await self.client.start_render(sid, state.raw_draft, quality)
+        render_id = await self.client.start_render(sid, raw, quality)
         if on_render:
             on_render(render_id)
 
@@ -462,13 +453,13 @@ class Workflow:
         )
         if not download:
             return result
-        name = safe_filename(_video_name(state), tail=f"-{render_id}")
+        name = safe_filename(_video_name(state, timeline), tail=f"-{render_id}")
         path, size = await self.client.download(
             status, self.settings.output_dir, name, _throttled(progress, "Downloading")
         )
         progress(f"Saved {path}")
         # get_frames looks at this file while the timeline still is what it shows.
-        await self.store.record_export(sid, SavedExport(path, draft_hash(state.raw_draft)))
+        await self.store.record_export(sid, SavedExport(path, draft_hash(raw)))
         return result.model_copy(update={"path": str(path), "size_bytes": size})
 
 
@@ -579,9 +570,19 @@ def _listing(names: list[str]) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
-def _video_name(state: api.SessionState) -> str:
+def _exportable(state: api.SessionState) -> tuple[str, draft.Timeline]:
+    """The draft's exact text and its timeline, read once; :class:`NotExportable` when it has nothing
+    to show."""
+    if state.raw_draft is None:
+        raise errors.NotExportable()
+    parsed = draft.parse_draft(state.draft, state.canvas)
+    if not parsed.exportable:
+        raise errors.NotExportable()
+    return state.raw_draft, parsed
+
+
+def _video_name(state: api.SessionState, parsed: draft.Timeline) -> str:
     """What to call the file: the video's title text, else the project's own name, else 'nemovideo'."""
-    parsed = draft.parse_draft(state.draft)
     titles = [seg.text for track in parsed.tracks if track.type == "text" for seg in track.segments if seg.text]
     project = parsed.title or state.task_name
     return titles[0] if titles else project if project and project != "project" else "nemovideo"

@@ -230,27 +230,28 @@ class Call:
         if job.error is not None:
             return error(job.error)
         if job.done:
-            result: JobOutput = job.result.model_copy(update={"job_id": job.id})
-            self._allow_media(result)
+            result = self._finished(job)
             return ok(result, result.text(), _links(result))
         return ok(_running(job), running_text(job.id, job.latest_message))
 
-    def _allow_media(self, result: JobOutput) -> None:
-        """Let the preview page load what this result points at (a render's CDN, say)."""
+    def _finished(self, job: Job) -> JobOutput:
+        """A done job's result, carrying its job id; the preview page may load what it points at
+        (a render's CDN, say)."""
+        result: JobOutput = job.result.model_copy(update={"job_id": job.id})
         if isinstance(result, ExportResult) and result.url:
             self.app.preview.allow(result.url)
+        return result
 
     def check_answer(self, job: Job) -> types.CallToolResult:
         """check_job's answer: the job's status with the original result inside once done."""
         if job.error is not None:
             return error(job.error)
+        latest = latest_message(job.latest_message)
         if job.done:
-            result: JobOutput = job.result.model_copy(update={"job_id": job.id})
-            self._allow_media(result)
-            latest = latest_message(job.latest_message)
+            result = self._finished(job)
             checked = JobResult(status="done", job_id=job.id, kind=job.kind, result=result, message=latest)
             return ok(checked, checked.text(), _links(result))
-        running = JobResult(status="running", job_id=job.id, kind=job.kind, message=latest_message(job.latest_message))
+        running = JobResult(status="running", job_id=job.id, kind=job.kind, message=latest)
         return ok(running, running.text())
 
 
