@@ -360,3 +360,16 @@ def test_stderr_summary_keeps_the_last_meaningful_lines() -> None:
     assert (
         summarize_stderr(lines, limit=2) == "Cannot find a valid font for the family Sans; Error initializing filters"
     )
+
+
+@pytest.mark.parametrize(
+    ("width", "expected"),
+    [(10**400, 4096), (5000, 4096), (1081, 1080), (float("inf"), 1080), (float("nan"), 1080), (8, 1080)],
+)
+def test_canvas_sizes_past_the_limits_are_clamped_or_defaulted(
+    resolve: Callable[[str], Path | None], width: float, expected: int
+) -> None:
+    """A width past float range (a JSON integer of 400 digits) is as too large as 5000, not a crash."""
+    draft = draft_of([seg("v1", "dark.png", 0, 1000)])
+    draft["m"]["width"] = width
+    assert plan_from_draft(draft, resolve).width == expected

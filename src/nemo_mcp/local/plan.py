@@ -8,7 +8,6 @@ the earlier item is cut where the crossfade ends, so the later one starts where 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -163,8 +162,9 @@ def _tracks(draft: Mapping[str, Any], track_type: int) -> Iterable[Mapping[str, 
 
 
 def _even(value: float | None, default: int) -> int:
-    """A size from ``keys.read_number``: None, or a finite non-negative number that is no bool."""
-    if value is None or not math.isfinite(value) or value < 16:  # isfinite kept: it raises on an int past float range
+    """A size from ``keys.read_number`` (None, or a finite non-negative number that is no bool):
+    an int past float range is merely too large, like any width over 4096."""
+    if value is None or value < 16:
         return default
     return min(4096, int(value) // 2 * 2)  # yuv420p needs even sizes
 
